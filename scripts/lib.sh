@@ -1,0 +1,21 @@
+# Shared by scripts/demo, scripts/test and .ci/run: install what is missing, never silently.
+# shellcheck shell=bash
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+# Debian packages the local federation needs (openssl for its PKI, curl for readiness probes).
+ensure_packages() {
+  local missing=()
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
+  command -v setsid >/dev/null 2>&1 || missing+=(util-linux)
+  if (( ${#missing[@]} )); then
+    step "installing ${missing[*]}"
+    local sudo=""; [[ $(id -u) -eq 0 ]] || sudo=sudo
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}"
+  fi
+  command -v cargo >/dev/null 2>&1 || { echo "error: cargo is not installed; install Rust (https://rustup.rs) and rerun" >&2; exit 1; }
+  command -v go >/dev/null 2>&1 || { echo "error: Go is not installed; the test clusters are built from upstream Go modules: install Go >= 1.26 and rerun" >&2; exit 1; }
+}

@@ -1,0 +1,1 @@
+//! KubeFed API types.

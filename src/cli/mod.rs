@@ -1,0 +1,130 @@
+//! The command line: clap argument structs, one file per command. Each command's `run()`
+//! turns its arguments into `ops` options and renders the outcome through [`output`].
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::api::KUBEFED_NAMESPACE_DEFAULT;
+use crate::kubeconfig::{ClusterAccess, LoadedKubeconfig};
+use crate::ops::DryRun;
+use crate::output::Printer;
+
+pub mod init;
+pub mod version;
+
+/// kubefedctl controls a Kubernetes Cluster Federation.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubefedctl",
+    about = "kubefedctl controls a Kubernetes Cluster Federation",
+    long_about = "kubefedctl controls a Kubernetes Cluster Federation.\n\n\
+        A wire-compatible successor to KubeFed's Go kubefedctl: clusters joined and types \
+        enabled by either tool work with the other and with the KubeFed controller.",
+    disable_version_flag = true,
+    arg_required_else_help = true,
+    after_help = "Exit codes: 0 success, 1 failure, 2 usage error."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts, before or after the subcommand (as the Go tool does).
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Path to the kubeconfig file to use (alone); default: KUBECONFIG, else ~/.kube/config
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Context of the host cluster, the one running the KubeFed control plane [default: current-context]
+    #[arg(long, global = true, value_name = "CONTEXT")]
+    pub host_cluster_context: Option<String>,
+
+    /// Namespace of the KubeFed control plane on the host
+    #[arg(long, global = true, value_name = "NAMESPACE", default_value = KUBEFED_NAMESPACE_DEFAULT)]
+    pub kubefed_namespace: String,
+
+    /// Write nothing: `client` (the default when given) only reads; `server` sends the writes with dryRun=All
+    #[arg(
+        long,
+        global = true,
+        value_name = "MODE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "client"
+    )]
+    pub dry_run: Option<DryRunArg>,
+
+    /// Log verbosity: 0 warnings, 2 progress (like the Go tool's --v=2), 4 debug, 6 trace
+    #[arg(short = 'v', long = "v", global = true, value_name = "LEVEL", default_value_t = 0)]
+    pub verbosity: u8,
+
+    /// Print only data and errors: no result lines, notes or progress
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
+}
+
+/// `--dry-run[=client|server|none]`; `true`/`false` as the Go tool's boolean flag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DryRunArg {
+    Client,
+    Server,
+    None,
+    #[value(hide = true)]
+    True,
+    #[value(hide = true)]
+    False,
+}
+
+impl GlobalArgs {
+    pub fn dry_run(&self) -> DryRun {
+        match self.dry_run {
+            None | Some(DryRunArg::None) | Some(DryRunArg::False) => DryRun::None,
+            Some(DryRunArg::Client) | Some(DryRunArg::True) => DryRun::Client,
+            Some(DryRunArg::Server) => DryRun::Server,
+        }
+    }
+
+    pub fn printer(&self) -> Printer {
+        Printer::new(self.quiet)
+    }
+
+    /// Load the kubeconfig and resolve the host context.
+    pub async fn host(&self) -> Result<ClusterAccess> {
+        let kubeconfig = LoadedKubeconfig::load(self.kubeconfig.as_deref())?;
+        kubeconfig.resolve(self.host_cluster_context.as_deref()).await
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Init(init::InitArgs),
+    Version(version::VersionArgs),
+}
+
+/// Run the parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    let Cli { global, command } = cli;
+    match command {
+        Command::Init(args) => init::run(args, &global).await,
+        Command::Version(args) => version::run(args, &global),
+    }
+}
+
+/// The tracing filter for `-v N` (RUST_LOG, when set, wins).
+pub fn log_filter(verbosity: u8) -> String {
+    if let Ok(filter) = std::env::var("RUST_LOG") {
+        return filter;
+    }
+    match verbosity {
+        0 | 1 => "warn",
+        2 | 3 => "kubefedctl=info,warn",
+        4 | 5 => "kubefedctl=debug,kube=debug,info",
+        _ => "trace",
+    }
+    .to_string()
+}

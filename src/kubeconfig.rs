@@ -1,0 +1,242 @@
+//! Kubeconfig loading with kubectl's rules, context resolution, and clients with bounded
+//! timeouts whose errors name the context and the server.
+//!
+//! Loading rules (as kubectl and client-go): `--kubeconfig` alone if given (it must exist);
+//! else every file listed in `KUBECONFIG`, merged, the first file to set a value wins, missing
+//! files skipped; else `~/.kube/config`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, anyhow};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+use crate::error::{HintExt, hinted};
+
+/// How long to wait for a TCP + TLS connection before calling a server unreachable.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where the kubeconfig came from: the files read, in precedence order.
+#[derive(Clone, Debug)]
+pub struct LoadedKubeconfig {
+    files: Vec<(PathBuf, Kubeconfig)>,
+    merged: Kubeconfig,
+    /// Files named by KUBECONFIG that did not exist (skipped, as kubectl does).
+    skipped: Vec<PathBuf>,
+}
+
+impl LoadedKubeconfig {
+    /// Load following kubectl's rules. `explicit` is `--kubeconfig`.
+    pub fn load(explicit: Option<&Path>) -> Result<Self> {
+        Self::load_with(explicit, std::env::var_os("KUBECONFIG"), dirs::home_dir())
+    }
+
+    /// [`LoadedKubeconfig::load`] with the environment passed in (for tests).
+    pub fn load_with(
+        explicit: Option<&Path>,
+        kubeconfig_env: Option<std::ffi::OsString>,
+        home: Option<PathBuf>,
+    ) -> Result<Self> {
+        if let Some(path) = explicit {
+            if !path.exists() {
+                return Err(hinted(
+                    format!("kubeconfig file `{}` does not exist", path.display()),
+                    "check the path given to --kubeconfig",
+                ));
+            }
+            let config = read_file(path)?;
+            return Ok(Self::from_files(vec![(path.to_path_buf(), config)], vec![]));
+        }
+        let env_paths: Vec<PathBuf> = kubeconfig_env
+            .as_ref()
+            .map(|v| std::env::split_paths(v).filter(|p| !p.as_os_str().is_empty()).collect())
+            .unwrap_or_default();
+        if !env_paths.is_empty() {
+            let mut files = Vec::new();
+            let mut skipped = Vec::new();
+            for path in env_paths {
+                if path.exists() {
+                    let config = read_file(&path)?;
+                    files.push((path, config));
+                } else {
+                    skipped.push(path);
+                }
+            }
+            if files.is_empty() {
+                let list: Vec<String> = skipped.iter().map(|p| format!("`{}`", p.display())).collect();
+                return Err(hinted(
+                    format!("no kubeconfig found: none of the files in KUBECONFIG exists ({})", list.join(", ")),
+                    "set KUBECONFIG to an existing file or pass --kubeconfig",
+                ));
+            }
+            return Ok(Self::from_files(files, skipped));
+        }
+        let default = home.map(|h| h.join(".kube").join("config"));
+        match default {
+            Some(path) if path.exists() => {
+                let config = read_file(&path)?;
+                Ok(Self::from_files(vec![(path, config)], vec![]))
+            }
+            Some(path) => Err(hinted(
+                format!("no kubeconfig found: `{}` does not exist and KUBECONFIG is not set", path.display()),
+                "pass --kubeconfig FILE or set KUBECONFIG (for the local federation: eval \"$(scripts/local-federation up)\")",
+            )),
+            None => Err(hinted(
+                "no kubeconfig found: no home directory and KUBECONFIG is not set",
+                "pass --kubeconfig FILE or set KUBECONFIG",
+            )),
+        }
+    }
+
+    fn from_files(files: Vec<(PathBuf, Kubeconfig)>, skipped: Vec<PathBuf>) -> Self {
+        let merged = files
+            .iter()
+            .map(|(_, c)| c.clone())
+            .reduce(|a, b| a.clone().merge(b).unwrap_or(a))
+            .unwrap_or_default();
+        LoadedKubeconfig { files, merged, skipped }
+    }
+
+    /// The merged view.
+    pub fn merged(&self) -> &Kubeconfig {
+        &self.merged
+    }
+
+    /// The files read, in precedence order.
+    pub fn files(&self) -> impl Iterator<Item = &Path> {
+        self.files.iter().map(|(p, _)| p.as_path())
+    }
+
+    /// Files from KUBECONFIG that were skipped because they do not exist.
+    pub fn skipped(&self) -> &[PathBuf] {
+        &self.skipped
+    }
+
+    pub fn current_context(&self) -> Option<&str> {
+        self.merged.current_context.as_deref().filter(|c| !c.is_empty())
+    }
+
+    /// Context names in file order.
+    pub fn context_names(&self) -> Vec<&str> {
+        self.merged.contexts.iter().map(|c| c.name.as_str()).collect()
+    }
+
+    /// The file a context is defined in (the first one, which wins the merge).
+    pub fn file_of_context(&self, context: &str) -> Option<&Path> {
+        self.files
+            .iter()
+            .find(|(_, c)| c.contexts.iter().any(|n| n.name == context))
+            .map(|(p, _)| p.as_path())
+    }
+
+    fn describe_files(&self) -> String {
+        let names: Vec<String> = self.files.iter().map(|(p, _)| format!("`{}`", p.display())).collect();
+        names.join(", ")
+    }
+
+    /// Resolve a context (or the current context when `None`) to connection settings.
+    pub async fn resolve(&self, context: Option<&str>) -> Result<ClusterAccess> {
+        let name = match context {
+            Some(c) => c.to_string(),
+            None => self.current_context().map(str::to_string).ok_or_else(|| {
+                hinted(
+                    format!("no context given and the kubeconfig ({}) has no current-context", self.describe_files()),
+                    "pass --host-cluster-context NAME or run `kubectl config use-context NAME`",
+                )
+            })?,
+        };
+        let Some(named) = self.merged.contexts.iter().find(|c| c.name == name) else {
+            let available = self.context_names();
+            let list = if available.is_empty() {
+                "none".to_string()
+            } else {
+                available.join(", ")
+            };
+            return Err(hinted(
+                format!("context `{name}` not found in kubeconfig {}", self.describe_files()),
+                format!("available contexts: {list}"),
+            ));
+        };
+        let ctx = named.context.clone().unwrap_or_default();
+        let cluster_name = ctx.cluster.clone();
+        let cluster = self
+            .merged
+            .clusters
+            .iter()
+            .find(|c| c.name == cluster_name)
+            .and_then(|c| c.cluster.clone())
+            .ok_or_else(|| {
+                anyhow!(
+                    "context `{name}` refers to cluster `{cluster_name}`, which is not defined in kubeconfig {}",
+                    self.describe_files()
+                )
+            })?;
+        let server = cluster
+            .server
+            .clone()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| anyhow!("cluster `{cluster_name}` of context `{name}` has no server defined"))?;
+        let options = KubeConfigOptions {
+            context: Some(name.clone()),
+            cluster: None,
+            user: None,
+        };
+        let mut config = kube::Config::from_custom_kubeconfig(self.merged.clone(), &options)
+            .await
+            .with_context(|| format!("invalid configuration for context `{name}` in kubeconfig {}", self.describe_files()))?;
+        config.connect_timeout = Some(CONNECT_TIMEOUT);
+        Ok(ClusterAccess {
+            context: name,
+            cluster_name,
+            server,
+            namespace: ctx.namespace.filter(|n| !n.is_empty()),
+            cluster,
+            config,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<Kubeconfig> {
+    Kubeconfig::read_from(path).with_context(|| format!("failed to load kubeconfig `{}`", path.display()))
+}
+
+/// One context, resolved: what kubefedctl needs to talk to a cluster and to describe it.
+#[derive(Clone, Debug)]
+pub struct ClusterAccess {
+    /// The context name.
+    pub context: String,
+    /// The kubeconfig cluster entry's name.
+    pub cluster_name: String,
+    /// The `server` field, verbatim (KubeFedCluster.spec.apiEndpoint copies it).
+    pub server: String,
+    /// The context's namespace, if set.
+    pub namespace: Option<String>,
+    /// The kubeconfig cluster entry (CA data, insecure-skip-tls-verify, proxy-url).
+    pub cluster: kube::config::Cluster,
+    /// Client settings.
+    pub config: kube::Config,
+}
+
+impl ClusterAccess {
+    /// A client for this context.
+    pub fn client(&self) -> Result<kube::Client> {
+        kube::Client::try_from(self.config.clone())
+            .with_context(|| format!("failed to build a client for context `{}` ({})", self.context, self.server))
+    }
+
+    /// A client, after checking the server answers (`GET /version`) within the connect timeout.
+    /// Returns the server's git version too.
+    pub async fn connect(&self) -> Result<(kube::Client, String)> {
+        let client = self.client()?;
+        let version = tokio::time::timeout(CONNECT_TIMEOUT + Duration::from_secs(5), client.apiserver_version())
+            .await
+            .map_err(|_| anyhow!("no answer within {} s", (CONNECT_TIMEOUT + Duration::from_secs(5)).as_secs()))
+            .and_then(|r| r.map_err(anyhow::Error::from))
+            .context_hint(
+                format!("cannot reach the API server of context `{}` at {}", self.context, self.server),
+                "check that the cluster is running and that the context's server, CA and credentials are right \
+                 (`kubectl --context <name> get --raw /version`)",
+            )?;
+        Ok((client, version.git_version))
+    }
+}

@@ -1,0 +1,38 @@
+//! The operations. No clap and no printing here: typed `XxxOptions` in, typed `XxxOutcome`
+//! out, progress through a [`Reporter`].
+
+pub mod apply;
+pub mod init;
+
+/// Field manager used for every server-side apply.
+pub const FIELD_MANAGER: &str = "kubefedctl";
+
+/// Dry-run model, applied in one place ([`apply`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum DryRun {
+    /// Write for real.
+    #[default]
+    None,
+    /// Read what is needed, write nothing.
+    Client,
+    /// Send writes with `dryRun=All`: the API server validates and admits, persists nothing.
+    Server,
+}
+
+impl DryRun {
+    pub fn writes(self) -> bool {
+        self == DryRun::None
+    }
+}
+
+/// Receives progress messages from long operations.
+pub trait Reporter: Send + Sync {
+    fn step(&self, message: &str);
+}
+
+/// A reporter that drops every message.
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn step(&self, _message: &str) {}
+}

@@ -1,0 +1,175 @@
+//! The only place that prints. Stdout carries data (object lines, YAML, JSON); stderr carries
+//! progress, warnings and errors. Progress spinners appear only on a TTY, colour only on a TTY
+//! and never with `NO_COLOR`.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::error;
+
+/// How structured data is printed (`-o yaml|json`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Yaml,
+    Json,
+}
+
+/// Prints results to stdout and notes to stderr.
+#[derive(Clone, Debug)]
+pub struct Printer {
+    quiet: bool,
+    color: bool,
+}
+
+impl Printer {
+    pub fn new(quiet: bool) -> Self {
+        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        Printer { quiet, color }
+    }
+
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// A kubectl-style result line: `kubefedcluster.core.kubefed.io/member1 created`.
+    pub fn object(&self, resource: &str, name: &str, verb: &str) {
+        if !self.quiet {
+            write_stdout(&format!("{resource}/{name} {verb}\n"));
+        }
+    }
+
+    /// Raw data on stdout, printed even with `-q`.
+    pub fn data(&self, text: &str) {
+        write_stdout(text);
+    }
+
+    /// A note for people on stderr (suppressed by `-q`).
+    pub fn note(&self, text: &str) {
+        if !self.quiet {
+            eprintln!("{text}");
+        }
+    }
+
+    /// A warning on stderr (printed even with `-q`).
+    pub fn warn(&self, text: &str) {
+        eprintln!("{}: {text}", self.paint("warning", "33"));
+    }
+
+    /// Structured data in the requested format. Several values become a YAML stream or a JSON
+    /// `List`, as kubectl prints them.
+    pub fn structured<T: Serialize>(&self, format: Format, values: &[T]) -> anyhow::Result<()> {
+        self.data(&render_structured(format, values)?);
+        Ok(())
+    }
+
+    /// The error, its causes, and any hints, in the format of docs/style.md.
+    pub fn error(&self, err: &anyhow::Error) {
+        let mut out = format!("{}: {err}\n", self.paint("error", "1;31"));
+        let causes: Vec<String> = err.chain().skip(1).map(|c| c.to_string()).collect();
+        let mut seen = vec![err.to_string()];
+        let causes: Vec<String> = causes
+            .into_iter()
+            .filter(|c| {
+                // kube and hyper often repeat the inner message in the outer one; say it once.
+                let dup = seen.iter().any(|s| s == c);
+                seen.push(c.clone());
+                !dup
+            })
+            .collect();
+        if !causes.is_empty() {
+            out.push_str("\nCaused by:\n");
+            for c in &causes {
+                out.push_str(&format!("    {c}\n"));
+            }
+        }
+        for h in error::hints(err) {
+            out.push_str(&format!("\n{}: {h}\n", self.paint("hint", "1;32")));
+        }
+        let _ = std::io::stderr().write_all(out.as_bytes());
+    }
+
+    /// A reporter for long operations: a spinner on a TTY, tracing lines otherwise.
+    pub fn progress(&self) -> Progress {
+        let bar = if !self.quiet && std::io::stderr().is_terminal() {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("static template"));
+            bar.enable_steady_tick(Duration::from_millis(100));
+            Some(bar)
+        } else {
+            None
+        };
+        Progress { bar: Mutex::new(bar) }
+    }
+
+    fn paint(&self, text: &str, code: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// YAML documents separated by `---`, or one JSON value (a `List` for several).
+pub fn render_structured<T: Serialize>(format: Format, values: &[T]) -> anyhow::Result<String> {
+    match format {
+        Format::Yaml => {
+            let mut out = String::new();
+            for v in values {
+                let v = serde_json::to_value(v)?;
+                out.push_str("---\n");
+                out.push_str(&serde_saphyr::to_string(&v)?);
+            }
+            Ok(out)
+        }
+        Format::Json => {
+            let value = if values.len() == 1 {
+                serde_json::to_value(&values[0])?
+            } else {
+                serde_json::json!({
+                    "apiVersion": "v1",
+                    "kind": "List",
+                    "metadata": {"resourceVersion": ""},
+                    "items": values,
+                })
+            };
+            Ok(serde_json::to_string_pretty(&value)? + "\n")
+        }
+    }
+}
+
+/// A broken pipe (`kubefedctl ... | head`) ends the process quietly with exit 0.
+fn write_stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+    }
+}
+
+/// Shows what a long operation is doing.
+pub struct Progress {
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl crate::ops::Reporter for Progress {
+    fn step(&self, message: &str) {
+        match &*self.bar.lock().expect("progress lock") {
+            Some(bar) => bar.set_message(message.to_string()),
+            None => tracing::info!("{message}"),
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = self.bar.lock().expect("progress lock").take() {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests against the local federation of real upstream API servers
+//! (scripts/local-federation). One federation per test binary; tests isolate themselves by
+//! namespaces and names.
+
+mod errors;
+mod federation;
+mod init;
+mod kubeconfig_rules;
+mod util;
