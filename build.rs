@@ -4,7 +4,9 @@ use std::process::Command;
 
 fn run(cmd: &str, args: &[&str]) -> Option<String> {
     let out = Command::new(cmd).args(args).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 fn main() {
@@ -16,7 +18,10 @@ fn main() {
     };
     // SOURCE_DATE_EPOCH keeps reproducible builds reproducible.
     let date = match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(epoch) => run("date", &["-u", "-d", &format!("@{epoch}"), "+%Y-%m-%dT%H:%M:%SZ"]),
+        Ok(epoch) => run(
+            "date",
+            &["-u", "-d", &format!("@{epoch}"), "+%Y-%m-%dT%H:%M:%SZ"],
+        ),
         Err(_) => run("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"]),
     }
     .unwrap_or_else(|| "unknown".into());

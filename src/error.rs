@@ -19,7 +19,10 @@ pub enum Exit {
 impl Exit {
     /// The exit code for an error chain: 2 for usage errors, 1 otherwise.
     pub fn for_error(err: &anyhow::Error) -> Exit {
-        if err.chain().any(|e| e.downcast_ref::<UsageError>().is_some()) {
+        if err
+            .chain()
+            .any(|e| e.downcast_ref::<UsageError>().is_some())
+        {
             Exit::Usage
         } else {
             Exit::Failure
@@ -65,14 +68,19 @@ pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Er
 
 /// `.context()` with a hint.
 pub trait HintExt<T> {
-    fn context_hint(self, message: impl Into<String>, hint: impl Into<String>) -> anyhow::Result<T>;
+    fn context_hint(self, message: impl Into<String>, hint: impl Into<String>)
+    -> anyhow::Result<T>;
 }
 
 impl<T, E> HintExt<T> for Result<T, E>
 where
     E: Into<anyhow::Error>,
 {
-    fn context_hint(self, message: impl Into<String>, hint: impl Into<String>) -> anyhow::Result<T> {
+    fn context_hint(
+        self,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> anyhow::Result<T> {
         self.map_err(|e| {
             e.into().context(Hinted {
                 message: message.into(),

@@ -45,11 +45,15 @@ impl LoadedKubeconfig {
                 ));
             }
             let config = read_file(path)?;
-            return Ok(Self::from_files(vec![(path.to_path_buf(), config)], vec![]));
+            return Self::from_files(vec![(path.to_path_buf(), config)], vec![]);
         }
         let env_paths: Vec<PathBuf> = kubeconfig_env
             .as_ref()
-            .map(|v| std::env::split_paths(v).filter(|p| !p.as_os_str().is_empty()).collect())
+            .map(|v| {
+                std::env::split_paths(v)
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .collect()
+            })
             .unwrap_or_default();
         if !env_paths.is_empty() {
             let mut files = Vec::new();
@@ -63,22 +67,31 @@ impl LoadedKubeconfig {
                 }
             }
             if files.is_empty() {
-                let list: Vec<String> = skipped.iter().map(|p| format!("`{}`", p.display())).collect();
+                let list: Vec<String> = skipped
+                    .iter()
+                    .map(|p| format!("`{}`", p.display()))
+                    .collect();
                 return Err(hinted(
-                    format!("no kubeconfig found: none of the files in KUBECONFIG exists ({})", list.join(", ")),
+                    format!(
+                        "no kubeconfig found: none of the files in KUBECONFIG exists ({})",
+                        list.join(", ")
+                    ),
                     "set KUBECONFIG to an existing file or pass --kubeconfig",
                 ));
             }
-            return Ok(Self::from_files(files, skipped));
+            return Self::from_files(files, skipped);
         }
         let default = home.map(|h| h.join(".kube").join("config"));
         match default {
             Some(path) if path.exists() => {
                 let config = read_file(&path)?;
-                Ok(Self::from_files(vec![(path, config)], vec![]))
+                Self::from_files(vec![(path, config)], vec![])
             }
             Some(path) => Err(hinted(
-                format!("no kubeconfig found: `{}` does not exist and KUBECONFIG is not set", path.display()),
+                format!(
+                    "no kubeconfig found: `{}` does not exist and KUBECONFIG is not set",
+                    path.display()
+                ),
                 "pass --kubeconfig FILE or set KUBECONFIG (for the local federation: eval \"$(scripts/local-federation up)\")",
             )),
             None => Err(hinted(
@@ -88,13 +101,18 @@ impl LoadedKubeconfig {
         }
     }
 
-    fn from_files(files: Vec<(PathBuf, Kubeconfig)>, skipped: Vec<PathBuf>) -> Self {
-        let merged = files
-            .iter()
-            .map(|(_, c)| c.clone())
-            .reduce(|a, b| a.clone().merge(b).unwrap_or(a))
-            .unwrap_or_default();
-        LoadedKubeconfig { files, merged, skipped }
+    fn from_files(files: Vec<(PathBuf, Kubeconfig)>, skipped: Vec<PathBuf>) -> Result<Self> {
+        let mut merged = Kubeconfig::default();
+        for (path, config) in &files {
+            merged = merged
+                .merge(config.clone())
+                .with_context(|| format!("failed to merge kubeconfig `{}`", path.display()))?;
+        }
+        Ok(LoadedKubeconfig {
+            files,
+            merged,
+            skipped,
+        })
     }
 
     /// The merged view.
@@ -113,12 +131,19 @@ impl LoadedKubeconfig {
     }
 
     pub fn current_context(&self) -> Option<&str> {
-        self.merged.current_context.as_deref().filter(|c| !c.is_empty())
+        self.merged
+            .current_context
+            .as_deref()
+            .filter(|c| !c.is_empty())
     }
 
     /// Context names in file order.
     pub fn context_names(&self) -> Vec<&str> {
-        self.merged.contexts.iter().map(|c| c.name.as_str()).collect()
+        self.merged
+            .contexts
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect()
     }
 
     /// The file a context is defined in (the first one, which wins the merge).
@@ -130,7 +155,11 @@ impl LoadedKubeconfig {
     }
 
     fn describe_files(&self) -> String {
-        let names: Vec<String> = self.files.iter().map(|(p, _)| format!("`{}`", p.display())).collect();
+        let names: Vec<String> = self
+            .files
+            .iter()
+            .map(|(p, _)| format!("`{}`", p.display()))
+            .collect();
         names.join(", ")
     }
 
@@ -140,7 +169,10 @@ impl LoadedKubeconfig {
             Some(c) => c.to_string(),
             None => self.current_context().map(str::to_string).ok_or_else(|| {
                 hinted(
-                    format!("no context given and the kubeconfig ({}) has no current-context", self.describe_files()),
+                    format!(
+                        "no context given and the kubeconfig ({}) has no current-context",
+                        self.describe_files()
+                    ),
                     "pass --host-cluster-context NAME or run `kubectl config use-context NAME`",
                 )
             })?,
@@ -153,7 +185,10 @@ impl LoadedKubeconfig {
                 available.join(", ")
             };
             return Err(hinted(
-                format!("context `{name}` not found in kubeconfig {}", self.describe_files()),
+                format!(
+                    "context `{name}` not found in kubeconfig {}",
+                    self.describe_files()
+                ),
                 format!("available contexts: {list}"),
             ));
         };
@@ -175,7 +210,9 @@ impl LoadedKubeconfig {
             .server
             .clone()
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| anyhow!("cluster `{cluster_name}` of context `{name}` has no server defined"))?;
+            .ok_or_else(|| {
+                anyhow!("cluster `{cluster_name}` of context `{name}` has no server defined")
+            })?;
         let options = KubeConfigOptions {
             context: Some(name.clone()),
             cluster: None,
@@ -183,7 +220,12 @@ impl LoadedKubeconfig {
         };
         let mut config = kube::Config::from_custom_kubeconfig(self.merged.clone(), &options)
             .await
-            .with_context(|| format!("invalid configuration for context `{name}` in kubeconfig {}", self.describe_files()))?;
+            .with_context(|| {
+                format!(
+                    "invalid configuration for context `{name}` in kubeconfig {}",
+                    self.describe_files()
+                )
+            })?;
         config.connect_timeout = Some(CONNECT_TIMEOUT);
         Ok(ClusterAccess {
             context: name,
@@ -197,7 +239,8 @@ impl LoadedKubeconfig {
 }
 
 fn read_file(path: &Path) -> Result<Kubeconfig> {
-    Kubeconfig::read_from(path).with_context(|| format!("failed to load kubeconfig `{}`", path.display()))
+    Kubeconfig::read_from(path)
+        .with_context(|| format!("failed to load kubeconfig `{}`", path.display()))
 }
 
 /// One context, resolved: what kubefedctl needs to talk to a cluster and to describe it.
@@ -220,8 +263,12 @@ pub struct ClusterAccess {
 impl ClusterAccess {
     /// A client for this context.
     pub fn client(&self) -> Result<kube::Client> {
-        kube::Client::try_from(self.config.clone())
-            .with_context(|| format!("failed to build a client for context `{}` ({})", self.context, self.server))
+        kube::Client::try_from(self.config.clone()).with_context(|| {
+            format!(
+                "failed to build a client for context `{}` ({})",
+                self.context, self.server
+            )
+        })
     }
 
     /// A client, after checking the server answers (`GET /version`) within the connect timeout.

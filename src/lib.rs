@@ -8,8 +8,8 @@
 //! - [`output`]: the only place that prints: object lines, YAML/JSON, progress, errors.
 
 pub mod api;
-pub mod error;
 pub mod cli;
+pub mod error;
 pub mod kubeconfig;
 pub mod ops;
 pub mod output;

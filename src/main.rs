@@ -11,8 +11,12 @@ fn main() -> ExitCode {
         .with_env_filter(cli::log_filter(cli.global.verbosity))
         .with_writer(std::io::stderr)
         .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build();
-    let result = runtime.map_err(anyhow::Error::from).and_then(|rt| rt.block_on(cli::run(cli)));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build();
+    let result = runtime
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(cli::run(cli)));
     match result {
         Ok(()) => ExitCode::from(Exit::Ok as u8),
         Err(err) => {

@@ -3,16 +3,18 @@
 
 use std::borrow::Cow;
 
+use k8s_openapi::schemars::{self, JsonSchema, Schema, SchemaGenerator};
 use kube::CustomResource;
-use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 
 use crate::api::propagatedversion::PropagatedVersionStatus;
-use crate::api::schema::{not_nullable, root_schema};
+use crate::api::schema::{controller_gen_style, root_schema};
 
 /// The (empty) set of top-level fields of a [`ClusterPropagatedVersion`] besides metadata and
 /// status.
-#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[derive(
+    CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema,
+)]
 #[kube(
     group = "core.kubefed.io",
     version = "v1alpha1",
@@ -21,9 +23,10 @@ use crate::api::schema::{not_nullable, root_schema};
     no_spec,
     status = "PropagatedVersionStatus",
     derive = "PartialEq",
-    schema = "manual"
+    schema = "manual",
+    crates(schemars = "::k8s_openapi::schemars")
 )]
-#[schemars(transform = not_nullable)]
+#[schemars(transform = controller_gen_style)]
 pub struct ClusterPropagatedVersionFields {}
 
 impl JsonSchema for ClusterPropagatedVersion {
@@ -35,7 +38,10 @@ impl JsonSchema for ClusterPropagatedVersion {
         root_schema(
             "ClusterPropagatedVersion holds version information about the state propagated \
              from KubeFed APIs (configured by FederatedTypeConfig resources) to member clusters.",
-            vec![("status", generator.subschema_for::<PropagatedVersionStatus>())],
+            vec![(
+                "status",
+                generator.subschema_for::<PropagatedVersionStatus>(),
+            )],
             vec![generator.subschema_for::<ClusterPropagatedVersionFields>()],
             &[],
         )

@@ -2,12 +2,12 @@
 
 use std::borrow::Cow;
 
+use k8s_openapi::schemars::{self, JsonSchema, Schema, SchemaGenerator};
 use kube::CustomResource;
-use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 
 use crate::api::common::{ConfigurationMode, Scope};
-use crate::api::schema::{not_nullable, root_schema, string_enum};
+use crate::api::schema::{controller_gen_style, root_schema, string_enum};
 
 /// FederatedTypeConfigSpec defines the desired state of FederatedTypeConfig.
 ///
@@ -22,10 +22,11 @@ use crate::api::schema::{not_nullable, root_schema, string_enum};
     namespaced,
     status = "FederatedTypeConfigStatus",
     derive = "PartialEq",
-    schema = "manual"
+    schema = "manual",
+    crates(schemars = "::k8s_openapi::schemars")
 )]
 #[serde(rename_all = "camelCase")]
-#[schemars(transform = not_nullable)]
+#[schemars(transform = controller_gen_style)]
 pub struct FederatedTypeConfigSpec {
     /// Configuration for the federated type that defines (via template, placement and
     /// overrides fields) how the target type should appear in multiple cluster.
@@ -52,9 +53,10 @@ pub struct FederatedTypeConfigSpec {
 /// Identifies an API type (Go: `APIResource`).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-#[schemars(transform = not_nullable)]
+#[schemars(transform = controller_gen_style)]
 pub struct APIResource {
-    /// Group of the resource; empty for the core group (omitted when empty, as in Go).
+    /// Group of the resource.
+    // Empty for the core group, and then omitted when serialising, as in Go.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub group: String,
 
@@ -95,7 +97,7 @@ impl APIResource {
 /// FederatedTypeConfigStatus defines the observed state of FederatedTypeConfig.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-#[schemars(transform = not_nullable)]
+#[schemars(transform = controller_gen_style)]
 pub struct FederatedTypeConfigStatus {
     /// ObservedGeneration is the generation as observed by the controller consuming the
     /// FederatedTypeConfig.
@@ -130,7 +132,10 @@ impl JsonSchema for FederatedTypeConfig {
              \"target type\" - that a user wants to federate.",
             vec![
                 ("spec", generator.subschema_for::<FederatedTypeConfigSpec>()),
-                ("status", generator.subschema_for::<FederatedTypeConfigStatus>()),
+                (
+                    "status",
+                    generator.subschema_for::<FederatedTypeConfigStatus>(),
+                ),
             ],
             vec![],
             &["spec"],

@@ -4,11 +4,11 @@ use std::borrow::Cow;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::schemars::{self, JsonSchema, Schema, SchemaGenerator};
 use kube::CustomResource;
-use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 
-use crate::api::schema::{not_nullable, root_schema, string_enum};
+use crate::api::schema::{controller_gen_style, root_schema, string_enum};
 
 /// KubeFedClusterSpec defines the desired state of KubeFedCluster.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -22,27 +22,22 @@ use crate::api::schema::{not_nullable, root_schema, string_enum};
     status = "KubeFedClusterStatus",
     derive = "PartialEq",
     schema = "manual",
-    printcolumn(name = "age", type_ = "date", json_path = ".metadata.creationTimestamp"),
-    printcolumn(
-        name = "ready",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type=='Ready')].status"
-    ),
-    printcolumn(
-        name = "kubernetes-version",
-        type_ = "string",
-        json_path = ".status.kubernetesVersion"
-    )
+    crates(schemars = "::k8s_openapi::schemars"),
+    // JSON form: clippy's `duplicated_attributes` misfires on repeated `type_ = "string"`.
+    printcolumn = r#"{"name":"age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    printcolumn = r#"{"name":"ready","type":"string","jsonPath":".status.conditions[?(@.type=='Ready')].status"}"#,
+    printcolumn = r#"{"name":"kubernetes-version","type":"string","jsonPath":".status.kubernetesVersion"}"#
 )]
 #[serde(rename_all = "camelCase")]
-#[schemars(transform = not_nullable)]
+#[schemars(transform = controller_gen_style)]
 pub struct KubeFedClusterSpec {
     /// The API endpoint of the member cluster. This can be a hostname, hostname:port, IP or
     /// IP:port.
     pub api_endpoint: String,
 
-    /// CABundle contains the certificate authority information (base64 in JSON).
+    /// CABundle contains the certificate authority information.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::api::schema::byte_string")]
     pub ca_bundle: Option<ByteString>,
 
     /// Name of the secret containing the token required to access the member cluster. The
@@ -60,15 +55,16 @@ pub struct KubeFedClusterSpec {
     )]
     pub disabled_tls_validations: Vec<TlsValidation>,
 
-    /// ProxyURL allows to set proxy URL for the cluster. (Go's kubefedctl always writes this
-    /// field, as `""` when unset; set `Some(String::new())` to reproduce that.)
+    /// ProxyURL allows to set proxy URL for the cluster.
+    // Go's kubefedctl always writes this field, as `""` when unset; set `Some(String::new())`
+    // to reproduce that.
     #[serde(rename = "proxyURL", default, skip_serializing_if = "Option::is_none")]
     pub proxy_url: Option<String>,
 }
 
 /// A reference to a Secret in the control plane's namespace.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
-#[schemars(transform = not_nullable)]
+#[schemars(transform = controller_gen_style)]
 pub struct LocalSecretReference {
     /// Name of a secret within the enclosing namespace
     pub name: String,
@@ -90,7 +86,7 @@ string_enum! {
 /// periodically by cluster controller.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-#[schemars(transform = not_nullable)]
+#[schemars(transform = controller_gen_style)]
 pub struct KubeFedClusterStatus {
     /// Conditions is an array of current cluster conditions.
     pub conditions: Vec<ClusterCondition>,
@@ -113,7 +109,7 @@ pub struct KubeFedClusterStatus {
 /// ClusterCondition describes current state of a cluster.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-#[schemars(transform = not_nullable)]
+#[schemars(transform = controller_gen_style)]
 pub struct ClusterCondition {
     /// Type of cluster condition: `Ready`, `Offline` or `ConfigMalformed`.
     #[serde(rename = "type")]

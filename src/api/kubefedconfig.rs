@@ -4,17 +4,17 @@
 
 use std::borrow::Cow;
 
+use k8s_openapi::schemars::{self, JsonSchema, Schema, SchemaGenerator};
 use kube::CustomResource;
-use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 
 use crate::api::common::{ConfigurationMode, Scope};
-use crate::api::schema::{not_nullable, root_schema, string_enum};
+use crate::api::schema::{controller_gen_style, root_schema, string_enum};
 
 /// KubeFedConfigSpec defines the desired state of KubeFedConfig.
-///
-/// Durations are kept as the strings written in the object (Go `metav1.Duration` text such
-/// as `20s`, `1500ms`, `5m`), so that reading and writing them back is lossless.
+//
+// Durations are kept as the strings written in the object (Go `metav1.Duration` text such
+// as `20s`, `1500ms`, `5m`), so that reading and writing them back is lossless.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[kube(
     group = "core.kubefed.io",
@@ -23,10 +23,11 @@ use crate::api::schema::{not_nullable, root_schema, string_enum};
     plural = "kubefedconfigs",
     namespaced,
     derive = "PartialEq",
-    schema = "manual"
+    schema = "manual",
+    crates(schemars = "::k8s_openapi::schemars")
 )]
 #[serde(rename_all = "camelCase")]
-#[schemars(transform = not_nullable)]
+#[schemars(transform = controller_gen_style)]
 pub struct KubeFedConfigSpec {
     /// The scope of the KubeFed control plane should be either `Namespaced` or `Cluster`.
     /// `Namespaced` indicates that the KubeFed namespace will be the only target of the
@@ -61,7 +62,7 @@ pub struct KubeFedConfigSpec {
 /// Controller timing (Go: `DurationConfig`).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-#[schemars(transform = not_nullable)]
+#[schemars(transform = controller_gen_style)]
 pub struct DurationConfig {
     /// Time to wait before reconciling on a healthy cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -79,7 +80,7 @@ pub struct DurationConfig {
 /// Leader election settings (Go: `LeaderElectConfig`).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-#[schemars(transform = not_nullable)]
+#[schemars(transform = controller_gen_style)]
 pub struct LeaderElectConfig {
     /// The duration that non-leader candidates will wait after observing a leadership renewal
     /// until attempting to acquire leadership of a led but unrenewed leader slot.
@@ -114,7 +115,7 @@ string_enum! {
 
 /// A feature gate setting (Go: `FeatureGatesConfig`).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
-#[schemars(transform = not_nullable)]
+#[schemars(transform = controller_gen_style)]
 pub struct FeatureGatesConfig {
     /// Gate name: `PushReconciler`, `SchedulerPreferences` or `RawResourceStatusCollection`.
     pub name: String,
@@ -133,7 +134,7 @@ pub const FEATURE_RAW_RESOURCE_STATUS_COLLECTION: &str = "RawResourceStatusColle
 /// Member cluster health checking (Go: `ClusterHealthCheckConfig`).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-#[schemars(transform = not_nullable)]
+#[schemars(transform = controller_gen_style)]
 pub struct ClusterHealthCheckConfig {
     /// How often to monitor the cluster health.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -157,7 +158,7 @@ pub struct ClusterHealthCheckConfig {
 /// Sync controller settings (Go: `SyncControllerConfig`).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-#[schemars(transform = not_nullable)]
+#[schemars(transform = controller_gen_style)]
 pub struct SyncControllerConfig {
     /// The maximum number of concurrent Reconciles of sync controller which can be run.
     /// Defaults to 1.
@@ -172,7 +173,7 @@ pub struct SyncControllerConfig {
 /// Status controller settings (Go: `StatusControllerConfig`).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-#[schemars(transform = not_nullable)]
+#[schemars(transform = controller_gen_style)]
 pub struct StatusControllerConfig {
     /// The maximum number of concurrent Reconciles of status controller which can be run.
     /// Defaults to 1.

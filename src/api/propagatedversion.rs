@@ -3,18 +3,20 @@
 
 use std::borrow::Cow;
 
+use k8s_openapi::schemars::{self, JsonSchema, Schema, SchemaGenerator};
 use kube::CustomResource;
-use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 
-use crate::api::schema::{not_nullable, root_schema};
+use crate::api::schema::{controller_gen_style, root_schema};
 
 /// The (empty) set of top-level fields of a [`PropagatedVersion`] besides metadata and status.
 ///
 /// PropagatedVersion holds version information about the state propagated from KubeFed APIs
 /// to member clusters. Its name encodes the kind and name of the resource it stores
 /// information for (`<lower-case kind>-<resource name>`).
-#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[derive(
+    CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema,
+)]
 #[kube(
     group = "core.kubefed.io",
     version = "v1alpha1",
@@ -24,16 +26,17 @@ use crate::api::schema::{not_nullable, root_schema};
     no_spec,
     status = "PropagatedVersionStatus",
     derive = "PartialEq",
-    schema = "manual"
+    schema = "manual",
+    crates(schemars = "::k8s_openapi::schemars")
 )]
-#[schemars(transform = not_nullable)]
+#[schemars(transform = controller_gen_style)]
 pub struct PropagatedVersionFields {}
 
 /// PropagatedVersionStatus defines the observed state of PropagatedVersion (also used by
 /// ClusterPropagatedVersion).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-#[schemars(transform = not_nullable)]
+#[schemars(transform = controller_gen_style)]
 pub struct PropagatedVersionStatus {
     /// The observed version of the template for this resource.
     pub template_version: String,
@@ -49,7 +52,7 @@ pub struct PropagatedVersionStatus {
 /// The version of a resource last produced in one cluster.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-#[schemars(transform = not_nullable)]
+#[schemars(transform = controller_gen_style)]
 pub struct ClusterObjectVersion {
     /// The name of the cluster the version is for.
     pub cluster_name: String,
@@ -68,7 +71,10 @@ impl JsonSchema for PropagatedVersion {
         root_schema(
             "PropagatedVersion holds version information about the state propagated from \
              KubeFed APIs (configured by FederatedTypeConfig resources) to member clusters.",
-            vec![("status", generator.subschema_for::<PropagatedVersionStatus>())],
+            vec![(
+                "status",
+                generator.subschema_for::<PropagatedVersionStatus>(),
+            )],
             vec![generator.subschema_for::<PropagatedVersionFields>()],
             &[],
         )

@@ -1,34 +1,45 @@
 //! Helpers that keep the generated OpenAPI schemas identical in shape to upstream's
 //! controller-gen output (`charts/kubefed/charts/controllermanager/crds/crds.yaml`).
 //!
-//! Two things differ between what schemars/kube-derive emit by default and what
-//! controller-gen emits, and both are handled here rather than by editing CRDs afterwards:
+//! Where schemars/kube-derive output differs from controller-gen's, it is corrected here, at
+//! schema-generation time, so that `Kind::crd()` itself is the CRD to install:
 //!
-//! * schemars marks every `Option<T>` as nullable (`nullable: true` after kube's transforms).
-//!   controller-gen never does; a field is optional simply by not being `required`.
-//!   [`not_nullable`] is applied as a container transform (`#[schemars(transform = ...)]`)
-//!   to every struct in this module, so optional fields are plain optional properties.
+//! * schemars marks every `Option<T>` as nullable (`nullable: true` after kube's transforms),
+//!   and gives `#[serde(default)]` fields a `default`. controller-gen does neither (KubeFed has
+//!   no `+kubebuilder:default` markers): a field is optional simply by not being `required`.
+//!   [`controller_gen_style`] is applied as a container transform
+//!   (`#[schemars(transform = controller_gen_style)]`) to every struct in this module.
 //! * kube-derive's root schema always has a required `spec`, an optional `status`, and omits
 //!   `apiVersion`/`kind`/`metadata`. Upstream's roots vary (no spec, optional spec, top-level
 //!   fields), so every resource uses `#[kube(schema = "manual")]` with a root `JsonSchema`
 //!   impl built by [`root_schema`] out of the derived spec/status schemas.
+//! * `k8s_openapi::ByteString` has no `JsonSchema` impl: see [`byte_string`].
+//!
+//! (schemars also sets `title` on the root schema; like `description` it is an annotation
+//! with no effect on validation, and is left alone.)
 
-use schemars::{Schema, json_schema};
+use k8s_openapi::schemars::{Schema, SchemaGenerator, json_schema};
 use serde_json::{Map, Value};
 
 const API_VERSION_DESCRIPTION: &str = "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources";
 const KIND_DESCRIPTION: &str = "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds";
 
-/// Container transform: remove the `null` alternative schemars adds to `Option<T>` fields, so
-/// that kube's `AddNullable` transform finds nothing to mark as `nullable`.
+/// Container transform making a struct's property schemas look like controller-gen's:
 ///
-/// Handles both shapes schemars produces: `type: [T, "null"]` and `anyOf: [T, {type: null}]`.
-pub(crate) fn not_nullable(schema: &mut Schema) {
+/// * remove the `null` alternative schemars adds to `Option<T>` fields (both shapes it uses:
+///   `type: [T, "null"]` and `anyOf: [T, {type: null}]`), so that kube's `AddNullable`
+///   transform finds nothing to mark as `nullable`;
+/// * remove the `default` schemars derives from `#[serde(default)]` (the API server would
+///   otherwise start defaulting fields that upstream leaves absent).
+pub(crate) fn controller_gen_style(schema: &mut Schema) {
     let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
         return;
     };
     for property in properties.values_mut() {
         strip_null(property);
+        if let Some(obj) = property.as_object_mut() {
+            obj.remove("default");
+        }
     }
 }
 
@@ -63,6 +74,13 @@ fn strip_null(value: &mut Value) {
             }
         }
     }
+}
+
+/// Field schema for `k8s_openapi::ByteString` (Go `[]byte`): a base64 string, `format: byte`.
+/// k8s-openapi does not implement `JsonSchema` for `ByteString`; use with
+/// `#[schemars(schema_with = "crate::api::schema::byte_string")]`.
+pub(crate) fn byte_string(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "format": "byte" })
 }
 
 /// Build a custom resource's root schema the way controller-gen does: `apiVersion`, `kind`
@@ -117,7 +135,7 @@ pub(crate) fn root_schema(
 /// matching upstream, whose CRDs do not restrict these values (the webhook does).
 macro_rules! plain_string_schema {
     ($ty:ty) => {
-        impl ::schemars::JsonSchema for $ty {
+        impl ::k8s_openapi::schemars::JsonSchema for $ty {
             fn inline_schema() -> bool {
                 true
             }
@@ -126,8 +144,8 @@ macro_rules! plain_string_schema {
                 stringify!($ty).into()
             }
 
-            fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
-                ::schemars::json_schema!({ "type": "string" })
+            fn json_schema(_: &mut ::k8s_openapi::schemars::SchemaGenerator) -> ::k8s_openapi::schemars::Schema {
+                ::k8s_openapi::schemars::json_schema!({ "type": "string" })
             }
         }
     };

@@ -58,7 +58,11 @@ pub async fn run(args: InitArgs, global: &GlobalArgs) -> Result<()> {
         init(&client, &options, &progress).await?
     };
     for object in &outcome.objects {
-        printer.object(&object.resource, &object.name, &object.change.verb(options.dry_run));
+        printer.object(
+            &object.resource,
+            &object.name,
+            &object.change.verb(options.dry_run),
+        );
     }
     Ok(())
 }

@@ -60,7 +60,13 @@ pub struct GlobalArgs {
     pub dry_run: Option<DryRunArg>,
 
     /// Log verbosity: 0 warnings, 2 progress (like the Go tool's --v=2), 4 debug, 6 trace
-    #[arg(short = 'v', long = "v", global = true, value_name = "LEVEL", default_value_t = 0)]
+    #[arg(
+        short = 'v',
+        long = "v",
+        global = true,
+        value_name = "LEVEL",
+        default_value_t = 0
+    )]
     pub verbosity: u8,
 
     /// Print only data and errors: no result lines, notes or progress
@@ -96,7 +102,9 @@ impl GlobalArgs {
     /// Load the kubeconfig and resolve the host context.
     pub async fn host(&self) -> Result<ClusterAccess> {
         let kubeconfig = LoadedKubeconfig::load(self.kubeconfig.as_deref())?;
-        kubeconfig.resolve(self.host_cluster_context.as_deref()).await
+        kubeconfig
+            .resolve(self.host_cluster_context.as_deref())
+            .await
     }
 }
 

@@ -70,7 +70,13 @@ fn comparable<K: Serialize>(obj: &K) -> Result<serde_json::Value> {
     if let Some(map) = v.as_object_mut() {
         map.remove("status");
         if let Some(meta) = map.get_mut("metadata").and_then(|m| m.as_object_mut()) {
-            for key in ["resourceVersion", "managedFields", "generation", "creationTimestamp", "uid"] {
+            for key in [
+                "resourceVersion",
+                "managedFields",
+                "generation",
+                "creationTimestamp",
+                "uid",
+            ] {
                 meta.remove(key);
             }
         }

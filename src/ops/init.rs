@@ -13,7 +13,9 @@ use serde::Serialize;
 
 use super::apply::{Change, apply};
 use super::{DryRun, Reporter};
-use crate::api::{KUBEFED_CONFIG_NAME, KubeFedConfig, KubeFedConfigSpec, Scope, control_plane_crds};
+use crate::api::{
+    KUBEFED_CONFIG_NAME, KubeFedConfig, KubeFedConfigSpec, Scope, control_plane_crds,
+};
 use crate::error::hinted;
 
 /// How long to wait for the CRDs to become Established.
@@ -66,13 +68,20 @@ fn namespace_object(name: &str) -> Namespace {
 }
 
 fn kubefed_config(options: &InitOptions) -> KubeFedConfig {
-    let mut config = KubeFedConfig::new(KUBEFED_CONFIG_NAME, KubeFedConfigSpec::chart_defaults(options.scope));
+    let mut config = KubeFedConfig::new(
+        KUBEFED_CONFIG_NAME,
+        KubeFedConfigSpec::chart_defaults(options.scope),
+    );
     config.metadata.namespace = Some(options.namespace.clone());
     config
 }
 
 /// Install the control plane's API on the host.
-pub async fn init(client: &Client, options: &InitOptions, reporter: &dyn Reporter) -> Result<InitOutcome> {
+pub async fn init(
+    client: &Client,
+    options: &InitOptions,
+    reporter: &dyn Reporter,
+) -> Result<InitOutcome> {
     let host = &options.host_context;
     let crd_api: Api<CustomResourceDefinition> = Api::all(client.clone());
     let kfc_api: Api<KubeFedConfig> = Api::namespaced(client.clone(), &options.namespace);
@@ -92,19 +101,19 @@ pub async fn init(client: &Client, options: &InitOptions, reporter: &dyn Reporte
             });
         }
     };
-    if let Some(existing) = &existing_config {
-        if existing.spec.scope != options.scope {
-            return Err(hinted(
-                format!(
-                    "KubeFedConfig `{}/{KUBEFED_CONFIG_NAME}` in cluster `{host}` has scope {}, not {}; scope cannot be changed",
-                    options.namespace, existing.spec.scope, options.scope
-                ),
-                format!(
-                    "rerun with --scope {} or use another --kubefed-namespace",
-                    existing.spec.scope
-                ),
-            ));
-        }
+    if let Some(existing) = &existing_config
+        && existing.spec.scope != options.scope
+    {
+        return Err(hinted(
+            format!(
+                "KubeFedConfig `{}/{KUBEFED_CONFIG_NAME}` in cluster `{host}` has scope {}, not {}; scope cannot be changed",
+                options.namespace, existing.spec.scope, options.scope
+            ),
+            format!(
+                "rerun with --scope {} or use another --kubefed-namespace",
+                existing.spec.scope
+            ),
+        ));
     }
 
     let mut objects = Vec::new();
@@ -116,7 +125,9 @@ pub async fn init(client: &Client, options: &InitOptions, reporter: &dyn Reporte
             let name = crd.name_any();
             apply(&api, crd, options.dry_run)
                 .await
-                .with_context(|| format!("failed to apply CustomResourceDefinition `{name}` in cluster `{host}`"))
+                .with_context(|| {
+                    format!("failed to apply CustomResourceDefinition `{name}` in cluster `{host}`")
+                })
                 .map(|(change, _)| (name, change))
         }
     }))
@@ -157,9 +168,18 @@ pub async fn init(client: &Client, options: &InitOptions, reporter: &dyn Reporte
 
     reporter.step("applying the control-plane namespace");
     let ns_api: Api<Namespace> = Api::all(client.clone());
-    let (change, _) = apply(&ns_api, &namespace_object(&options.namespace), options.dry_run)
-        .await
-        .with_context(|| format!("failed to apply Namespace `{}` in cluster `{host}`", options.namespace))?;
+    let (change, _) = apply(
+        &ns_api,
+        &namespace_object(&options.namespace),
+        options.dry_run,
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "failed to apply Namespace `{}` in cluster `{host}`",
+            options.namespace
+        )
+    })?;
     objects.push(AppliedObject {
         resource: "namespace".into(),
         name: options.namespace.clone(),
@@ -195,6 +215,10 @@ pub async fn init(client: &Client, options: &InitOptions, reporter: &dyn Reporte
 }
 
 async fn crds_exist(api: &Api<CustomResourceDefinition>) -> Result<bool> {
-    let name = format!("{}.{}", KubeFedConfig::plural(&()), KubeFedConfig::group(&()));
+    let name = format!(
+        "{}.{}",
+        KubeFedConfig::plural(&()),
+        KubeFedConfig::group(&())
+    );
     Ok(api.get_opt(&name).await?.is_some())
 }

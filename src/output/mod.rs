@@ -96,13 +96,18 @@ impl Printer {
     pub fn progress(&self) -> Progress {
         let bar = if !self.quiet && std::io::stderr().is_terminal() {
             let bar = ProgressBar::new_spinner();
-            bar.set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("static template"));
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                    .expect("static template"),
+            );
             bar.enable_steady_tick(Duration::from_millis(100));
             Some(bar)
         } else {
             None
         };
-        Progress { bar: Mutex::new(bar) }
+        Progress {
+            bar: Mutex::new(bar),
+        }
     }
 
     fn paint(&self, text: &str, code: &str) -> String {
@@ -145,10 +150,10 @@ pub fn render_structured<T: Serialize>(format: Format, values: &[T]) -> anyhow::
 /// A broken pipe (`kubefedctl ... | head`) ends the process quietly with exit 0.
 fn write_stdout(text: &str) {
     let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush())
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
     }
 }
 

@@ -22,7 +22,9 @@ pub fn federation() -> &'static Federation {
     FED.get_or_init(|| {
         let dir = match std::env::var_os("LOCAL_FEDERATION_DIR") {
             Some(d) => PathBuf::from(d),
-            None => repo().join("target/test-federation").join(std::process::id().to_string()),
+            None => repo()
+                .join("target/test-federation")
+                .join(std::process::id().to_string()),
         };
         let script = repo().join("scripts/local-federation");
         let status = Command::new(&script)
@@ -53,7 +55,11 @@ impl Federation {
             .env("LOCAL_FEDERATION_DIR", &self.dir)
             .output()
             .expect("run add-cluster");
-        assert!(out.status.success(), "add-cluster failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "add-cluster failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
     }
 

@@ -2,9 +2,9 @@
 
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::Client;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::discovery::ApiResource;
-use kube::Client;
 use kubefedctl::api::{KubeFedConfig, control_plane_crds};
 
 use crate::util::{client, kubefedctl, run, unique};
@@ -14,7 +14,10 @@ const CRD_RESOURCE: &str = "customresourcedefinition.apiextensions.k8s.io";
 fn expected_lines(ns: &str, crds: &str, rest: &str) -> String {
     let mut out = String::new();
     for crd in control_plane_crds() {
-        out.push_str(&format!("{CRD_RESOURCE}/{} {crds}\n", crd.metadata.name.unwrap()));
+        out.push_str(&format!(
+            "{CRD_RESOURCE}/{} {crds}\n",
+            crd.metadata.name.unwrap()
+        ));
     }
     out.push_str(&format!("namespace/{ns} {rest}\n"));
     out.push_str(&format!("kubefedconfig.core.kubefed.io/kubefed {rest}\n"));
@@ -25,7 +28,10 @@ async fn assert_installed(client: &Client, ns: &str, scope: &str) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     for crd in control_plane_crds() {
         let name = crd.metadata.name.unwrap();
-        let live = crds.get(&name).await.unwrap_or_else(|e| panic!("CRD {name}: {e}"));
+        let live = crds
+            .get(&name)
+            .await
+            .unwrap_or_else(|e| panic!("CRD {name}: {e}"));
         let established = live
             .status
             .and_then(|s| s.conditions)
@@ -35,7 +41,10 @@ async fn assert_installed(client: &Client, ns: &str, scope: &str) {
         assert!(established, "CRD {name} is not Established");
     }
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    assert!(namespaces.get_opt(ns).await.unwrap().is_some(), "namespace {ns} missing");
+    assert!(
+        namespaces.get_opt(ns).await.unwrap().is_some(),
+        "namespace {ns} missing"
+    );
     let configs: Api<KubeFedConfig> = Api::namespaced(client.clone(), ns);
     let config = configs.get("kubefed").await.expect("KubeFedConfig kubefed");
     let json = serde_json::to_value(&config.spec).unwrap();
@@ -50,16 +59,32 @@ async fn assert_installed(client: &Client, ns: &str, scope: &str) {
 #[tokio::test]
 async fn init_installs_control_plane_and_second_run_is_a_no_op() {
     let ns = unique("kf-init");
-    let first = run(kubefedctl().args(["init", "--host-cluster-context", "fedhost", "--kubefed-namespace", &ns]));
+    let first = run(kubefedctl().args([
+        "init",
+        "--host-cluster-context",
+        "fedhost",
+        "--kubefed-namespace",
+        &ns,
+    ]));
     assert_eq!(first.code, 0, "stderr: {}", first.stderr);
     // CRDs may already exist from a concurrent test; the namespace and config are new.
-    for line in first.stdout.lines().filter(|l| !l.starts_with(CRD_RESOURCE)) {
+    for line in first
+        .stdout
+        .lines()
+        .filter(|l| !l.starts_with(CRD_RESOURCE))
+    {
         assert!(line.ends_with(" created"), "unexpected line {line:?}");
     }
     assert_eq!(first.stdout.lines().count(), 9);
     assert_installed(&client("fedhost").await, &ns, "Cluster").await;
 
-    let second = run(kubefedctl().args(["init", "--host-cluster-context", "fedhost", "--kubefed-namespace", &ns]));
+    let second = run(kubefedctl().args([
+        "init",
+        "--host-cluster-context",
+        "fedhost",
+        "--kubefed-namespace",
+        &ns,
+    ]));
     assert_eq!(second.code, 0, "stderr: {}", second.stderr);
     assert_eq!(second.stdout, expected_lines(&ns, "unchanged", "unchanged"));
 }
@@ -67,7 +92,13 @@ async fn init_installs_control_plane_and_second_run_is_a_no_op() {
 #[tokio::test]
 async fn init_works_through_an_exec_credential_plugin() {
     let ns = unique("kf-init-exec");
-    let out = run(kubefedctl().args(["init", "--host-cluster-context", "exec-member1", "--kubefed-namespace", &ns]));
+    let out = run(kubefedctl().args([
+        "init",
+        "--host-cluster-context",
+        "exec-member1",
+        "--kubefed-namespace",
+        &ns,
+    ]));
     assert_eq!(out.code, 0, "stderr: {}", out.stderr);
     assert_installed(&client("member1").await, &ns, "Cluster").await;
 }
@@ -75,7 +106,13 @@ async fn init_works_through_an_exec_credential_plugin() {
 #[tokio::test]
 async fn init_works_with_insecure_skip_tls_verify() {
     let ns = unique("kf-init-insecure");
-    let out = run(kubefedctl().args(["init", "--host-cluster-context", "insecure-member2", "--kubefed-namespace", &ns]));
+    let out = run(kubefedctl().args([
+        "init",
+        "--host-cluster-context",
+        "insecure-member2",
+        "--kubefed-namespace",
+        &ns,
+    ]));
     assert_eq!(out.code, 0, "stderr: {}", out.stderr);
     assert_installed(&client("member2").await, &ns, "Cluster").await;
 }
@@ -95,9 +132,18 @@ async fn init_namespaced_scope_and_scope_is_immutable() {
     assert_eq!(out.code, 0, "stderr: {}", out.stderr);
     let host = client("fedhost").await;
     assert_installed(&host, &ns, "Namespaced").await;
-    let before = Api::<KubeFedConfig>::namespaced(host.clone(), &ns).get("kubefed").await.unwrap();
+    let before = Api::<KubeFedConfig>::namespaced(host.clone(), &ns)
+        .get("kubefed")
+        .await
+        .unwrap();
 
-    let again = run(kubefedctl().args(["init", "--host-cluster-context", "fedhost", "--kubefed-namespace", &ns]));
+    let again = run(kubefedctl().args([
+        "init",
+        "--host-cluster-context",
+        "fedhost",
+        "--kubefed-namespace",
+        &ns,
+    ]));
     assert_eq!(again.code, 1);
     assert_eq!(again.stdout, "");
     assert_eq!(
@@ -107,28 +153,62 @@ async fn init_namespaced_scope_and_scope_is_immutable() {
              \nhint: rerun with --scope Namespaced or use another --kubefed-namespace\n"
         )
     );
-    let after = Api::<KubeFedConfig>::namespaced(host, &ns).get("kubefed").await.unwrap();
-    assert_eq!(before.metadata.resource_version, after.metadata.resource_version);
+    let after = Api::<KubeFedConfig>::namespaced(host, &ns)
+        .get("kubefed")
+        .await
+        .unwrap();
+    assert_eq!(
+        before.metadata.resource_version,
+        after.metadata.resource_version
+    );
 }
 
 #[tokio::test]
 async fn init_dry_run_writes_nothing() {
     let ns = unique("kf-init-dry");
     for mode in ["--dry-run", "--dry-run=server"] {
-        let out = run(kubefedctl().args(["init", mode, "--host-cluster-context", "member2", "--kubefed-namespace", &ns]));
+        let out = run(kubefedctl().args([
+            "init",
+            mode,
+            "--host-cluster-context",
+            "member2",
+            "--kubefed-namespace",
+            &ns,
+        ]));
         assert_eq!(out.code, 0, "{mode}: {}", out.stderr);
-        let suffix = if mode == "--dry-run" { "(dry run)" } else { "(server dry run)" };
-        assert!(out.stdout.contains(&format!("namespace/{ns} created {suffix}")), "{mode}: {}", out.stdout);
+        let suffix = if mode == "--dry-run" {
+            "(dry run)"
+        } else {
+            "(server dry run)"
+        };
+        assert!(
+            out.stdout
+                .contains(&format!("namespace/{ns} created {suffix}")),
+            "{mode}: {}",
+            out.stdout
+        );
     }
     let namespaces: Api<Namespace> = Api::all(client("member2").await);
-    assert!(namespaces.get_opt(&ns).await.unwrap().is_none(), "dry run created the namespace");
+    assert!(
+        namespaces.get_opt(&ns).await.unwrap().is_none(),
+        "dry run created the namespace"
+    );
 }
 
 #[test]
 fn init_output_yaml_needs_no_cluster() {
-    let out = run(crate::util::kubefedctl_bare().args(["init", "-o", "yaml", "--kubefed-namespace", "fed"]));
+    let out = run(crate::util::kubefedctl_bare().args([
+        "init",
+        "-o",
+        "yaml",
+        "--kubefed-namespace",
+        "fed",
+    ]));
     assert_eq!(out.code, 0, "stderr: {}", out.stderr);
-    assert_eq!(out.stdout.matches("kind: CustomResourceDefinition").count(), 7);
+    assert_eq!(
+        out.stdout.matches("kind: CustomResourceDefinition").count(),
+        7
+    );
     assert!(out.stdout.contains("kind: KubeFedConfig"));
     assert!(out.stdout.contains("namespace: fed"));
     let json = run(crate::util::kubefedctl_bare().args(["init", "-o", "json"]));
@@ -143,7 +223,13 @@ fn init_output_yaml_needs_no_cluster() {
 #[tokio::test]
 async fn init_crds_accept_upstream_objects() {
     let ns = unique("kf-init-upstream");
-    let out = run(kubefedctl().args(["init", "--host-cluster-context", "fedhost", "--kubefed-namespace", &ns]));
+    let out = run(kubefedctl().args([
+        "init",
+        "--host-cluster-context",
+        "fedhost",
+        "--kubefed-namespace",
+        &ns,
+    ]));
     assert_eq!(out.code, 0, "stderr: {}", out.stderr);
     let host = client("fedhost").await;
 
@@ -205,11 +291,19 @@ async fn init_crds_accept_upstream_objects() {
         let api: Api<DynamicObject> = Api::namespaced_with(host.clone(), &ns, &ar);
         let name = obj.metadata.name.clone().unwrap();
         let stored = api
-            .patch(&name, &PatchParams::apply("kubefedctl-test"), &Patch::Apply(&obj))
+            .patch(
+                &name,
+                &PatchParams::apply("kubefedctl-test"),
+                &Patch::Apply(&obj),
+            )
             .await
             .unwrap_or_else(|e| panic!("{} {name} rejected: {e}", types.kind));
         // Nothing pruned: every field we sent is stored.
         let sent = &object["spec"];
-        assert_eq!(&stored.data["spec"], sent, "{} {name} was pruned or changed", types.kind);
+        assert_eq!(
+            &stored.data["spec"], sent,
+            "{} {name} was pruned or changed",
+            types.kind
+        );
     }
 }

@@ -16,11 +16,15 @@ fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
 fn config(current: &str, contexts: &[(&str, &str)]) -> String {
     let mut s = format!("apiVersion: v1\nkind: Config\ncurrent-context: {current}\nclusters:\n");
     for (ctx, server) in contexts {
-        s.push_str(&format!("- name: {ctx}-cluster\n  cluster:\n    server: {server}\n"));
+        s.push_str(&format!(
+            "- name: {ctx}-cluster\n  cluster:\n    server: {server}\n"
+        ));
     }
     s.push_str("users:\n- name: u\n  user:\n    token: t\ncontexts:\n");
     for (ctx, _) in contexts {
-        s.push_str(&format!("- name: {ctx}\n  context:\n    cluster: {ctx}-cluster\n    user: u\n"));
+        s.push_str(&format!(
+            "- name: {ctx}\n  context:\n    cluster: {ctx}-cluster\n    user: u\n"
+        ));
     }
     s
 }
@@ -32,16 +36,43 @@ fn env(paths: &[&Path]) -> Option<OsString> {
 #[tokio::test]
 async fn kubeconfig_env_merges_first_file_wins_and_skips_missing_files() {
     let dir = tempfile::tempdir().unwrap();
-    let a = write(dir.path(), "a", &config("one", &[("one", "https://a.example:1"), ("both", "https://a.example:2")]));
-    let b = write(dir.path(), "b", &config("two", &[("two", "https://b.example:1"), ("both", "https://b.example:2")]));
+    let a = write(
+        dir.path(),
+        "a",
+        &config(
+            "one",
+            &[
+                ("one", "https://a.example:1"),
+                ("both", "https://a.example:2"),
+            ],
+        ),
+    );
+    let b = write(
+        dir.path(),
+        "b",
+        &config(
+            "two",
+            &[
+                ("two", "https://b.example:1"),
+                ("both", "https://b.example:2"),
+            ],
+        ),
+    );
     let missing = dir.path().join("missing");
     let loaded = LoadedKubeconfig::load_with(None, env(&[&missing, &a, &b]), None).unwrap();
-    assert_eq!(loaded.current_context(), Some("one"), "first file sets current-context");
+    assert_eq!(
+        loaded.current_context(),
+        Some("one"),
+        "first file sets current-context"
+    );
     assert_eq!(loaded.context_names(), vec!["one", "both", "two"]);
     assert_eq!(loaded.skipped(), &[missing]);
     assert_eq!(loaded.file_of_context("two"), Some(b.as_path()));
     let both = loaded.resolve(Some("both")).await.unwrap();
-    assert_eq!(both.server, "https://a.example:2", "first file wins for a context in both");
+    assert_eq!(
+        both.server, "https://a.example:2",
+        "first file wins for a context in both"
+    );
     let two = loaded.resolve(None).await.unwrap();
     assert_eq!(two.context, "one");
 }
@@ -49,11 +80,23 @@ async fn kubeconfig_env_merges_first_file_wins_and_skips_missing_files() {
 #[tokio::test]
 async fn explicit_kubeconfig_ignores_kubeconfig_env_and_home() {
     let dir = tempfile::tempdir().unwrap();
-    let a = write(dir.path(), "a", &config("one", &[("one", "https://a.example:1")]));
-    let b = write(dir.path(), "b", &config("two", &[("two", "https://b.example:1")]));
+    let a = write(
+        dir.path(),
+        "a",
+        &config("one", &[("one", "https://a.example:1")]),
+    );
+    let b = write(
+        dir.path(),
+        "b",
+        &config("two", &[("two", "https://b.example:1")]),
+    );
     let home = dir.path().join("home");
     std::fs::create_dir_all(home.join(".kube")).unwrap();
-    write(&home.join(".kube"), "config", &config("three", &[("three", "https://c.example:1")]));
+    write(
+        &home.join(".kube"),
+        "config",
+        &config("three", &[("three", "https://c.example:1")]),
+    );
     let loaded = LoadedKubeconfig::load_with(Some(&b), env(&[&a]), Some(home.clone())).unwrap();
     assert_eq!(loaded.context_names(), vec!["two"]);
     // Without --kubeconfig and KUBECONFIG: ~/.kube/config.
@@ -73,7 +116,9 @@ fn missing_explicit_kubeconfig_is_an_error_naming_the_file() {
 
 #[test]
 fn kubeconfig_env_with_only_missing_files_is_an_error() {
-    let out = run(kubefedctl_bare().env("KUBECONFIG", "/nonexistent/a:/nonexistent/b").arg("init"));
+    let out = run(kubefedctl_bare()
+        .env("KUBECONFIG", "/nonexistent/a:/nonexistent/b")
+        .arg("init"));
     assert_eq!(out.code, 1);
     assert!(
         out.stderr.starts_with(
@@ -87,13 +132,24 @@ fn kubeconfig_env_with_only_missing_files_is_an_error() {
 #[test]
 fn malformed_kubeconfig_names_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
-    let bad = write(dir.path(), "bad", "apiVersion: v1\nkind: Config\nclusters:\n- name: x\n  cluster: [unclosed\n");
+    let bad = write(
+        dir.path(),
+        "bad",
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: x\n  cluster: [unclosed\n",
+    );
     let out = run(kubefedctl_bare().arg("init").arg("--kubeconfig").arg(&bad));
     assert_eq!(out.code, 1);
     assert!(
-        out.stderr.starts_with(&format!("error: failed to load kubeconfig `{}`\n", bad.display())),
+        out.stderr.starts_with(&format!(
+            "error: failed to load kubeconfig `{}`\n",
+            bad.display()
+        )),
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("line 5") || out.stderr.contains("line 6"), "no line number: {}", out.stderr);
+    assert!(
+        out.stderr.contains("line 5") || out.stderr.contains("line 6"),
+        "no line number: {}",
+        out.stderr
+    );
 }

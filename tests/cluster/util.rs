@@ -24,7 +24,9 @@ pub fn kubefedctl() -> Command {
 /// kubefedctl without any kubeconfig flag (for loading-rule tests).
 pub fn kubefedctl_bare() -> Command {
     let mut cmd = Command::cargo_bin("kubefedctl").expect("kubefedctl binary");
-    cmd.env_remove("KUBECONFIG").env_remove("RUST_LOG").env("NO_COLOR", "1");
+    cmd.env_remove("KUBECONFIG")
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1");
     cmd
 }
 
@@ -54,14 +56,20 @@ pub async fn client_from(path: &Path, context: &str) -> Client {
         context: Some(context.to_string()),
         ..Default::default()
     };
-    let config = kube::Config::from_custom_kubeconfig(kc, &options).await.expect("config");
+    let config = kube::Config::from_custom_kubeconfig(kc, &options)
+        .await
+        .expect("config");
     Client::try_from(config).expect("client")
 }
 
 /// A name unique to this test process and call, for namespaces and objects.
 pub fn unique(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
-    format!("{prefix}-{}-{}", std::process::id() % 100_000, N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id() % 100_000,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Replace `https://127.0.0.1:<port>` with `https://127.0.0.1:PORT` for exact comparisons.
