@@ -92,8 +92,17 @@ where
 
 /// The hints found along an error chain, outermost first.
 pub fn hints(err: &anyhow::Error) -> Vec<&str> {
-    err.chain()
-        .filter_map(|e| e.downcast_ref::<Hinted>())
+    // A hint attached with `.context(Hinted)` is reachable only through anyhow's own downcast
+    // (which searches the context layers); one created with `hinted()` appears in the chain.
+    let mut out: Vec<&str> = err
+        .downcast_ref::<Hinted>()
         .map(|h| h.hint.as_str())
-        .collect()
+        .into_iter()
+        .collect();
+    for h in err.chain().filter_map(|e| e.downcast_ref::<Hinted>()) {
+        if !out.contains(&h.hint.as_str()) {
+            out.push(h.hint.as_str());
+        }
+    }
+    out
 }

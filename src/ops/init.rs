@@ -91,7 +91,7 @@ pub async fn init(
     let existing_config = match kfc_api.get_opt(KUBEFED_CONFIG_NAME).await {
         Ok(c) => c,
         // The CRD itself is not installed yet: nothing exists.
-        Err(kube::Error::Api(s)) if s.is_not_found() => None,
+        Err(e) if super::is_not_found(&e) => None,
         Err(e) => {
             return Err(e).with_context(|| {
                 format!(
@@ -168,7 +168,7 @@ pub async fn init(
 
     reporter.step("applying the control-plane namespace");
     let ns_api: Api<Namespace> = Api::all(client.clone());
-    let (change, _) = apply(
+    let (ns_change, _) = apply(
         &ns_api,
         &namespace_object(&options.namespace),
         options.dry_run,
@@ -183,16 +183,18 @@ pub async fn init(
     objects.push(AppliedObject {
         resource: "namespace".into(),
         name: options.namespace.clone(),
-        change,
+        change: ns_change,
     });
 
     // An existing KubeFedConfig is the operator's: never overwrite its settings.
     let change = if existing_config.is_some() {
         Change::Unchanged
     } else if options.dry_run == DryRun::Client
-        || (options.dry_run == DryRun::Server && !crds_exist(&crd_api).await?)
+        || (options.dry_run == DryRun::Server
+            && (ns_change == Change::Created || !crds_exist(&crd_api).await?))
     {
-        // Server dry-run cannot admit a custom resource whose CRD does not exist yet.
+        // Server dry-run cannot admit a custom resource whose CRD or namespace does not exist
+        // yet (both were only dry-run created).
         Change::Created
     } else {
         reporter.step("applying the KubeFedConfig");

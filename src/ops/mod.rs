@@ -25,6 +25,13 @@ impl DryRun {
     }
 }
 
+/// Whether an API call failed with 404: the object, or its whole resource type, is absent.
+/// (kube's `Status::is_not_found` needs a `NotFound` reason, which a missing CRD's plain
+/// "404 page not found" lacks.)
+pub fn is_not_found(err: &kube::Error) -> bool {
+    matches!(err, kube::Error::Api(s) if s.code == 404)
+}
+
 /// Receives progress messages from long operations.
 pub trait Reporter: Send + Sync {
     fn step(&self, message: &str);

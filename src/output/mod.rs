@@ -69,17 +69,7 @@ impl Printer {
     /// The error, its causes, and any hints, in the format of docs/style.md.
     pub fn error(&self, err: &anyhow::Error) {
         let mut out = format!("{}: {err}\n", self.paint("error", "1;31"));
-        let causes: Vec<String> = err.chain().skip(1).map(|c| c.to_string()).collect();
-        let mut seen = vec![err.to_string()];
-        let causes: Vec<String> = causes
-            .into_iter()
-            .filter(|c| {
-                // kube and hyper often repeat the inner message in the outer one; say it once.
-                let dup = seen.iter().any(|s| s == c);
-                seen.push(c.clone());
-                !dup
-            })
-            .collect();
+        let causes = causes_of(err);
         if !causes.is_empty() {
             out.push_str("\nCaused by:\n");
             for c in &causes {
@@ -117,6 +107,38 @@ impl Printer {
             text.to_string()
         }
     }
+}
+
+/// The causes below the top message, readable: kube API errors as the server's message with
+/// code and reason, and a wrapper dropped when the next cause repeats its text.
+fn causes_of(err: &anyhow::Error) -> Vec<String> {
+    let texts: Vec<String> = err
+        .chain()
+        // A kube API error is rendered from its Status below; the Status link repeats it.
+        .filter(|c| c.downcast_ref::<kube::core::Status>().is_none())
+        .map(|c| match c.downcast_ref::<kube::Error>() {
+            Some(kube::Error::Api(s)) => {
+                let reason = if s.reason.is_empty() || s.reason == "Failed to parse error data" {
+                    String::new()
+                } else {
+                    format!(" {}", s.reason)
+                };
+                format!("{} ({}{reason})", s.message, s.code)
+            }
+            _ => c.to_string(),
+        })
+        .collect();
+    let mut out: Vec<String> = Vec::new();
+    for (i, text) in texts.iter().enumerate().skip(1) {
+        let repeated_below = texts
+            .get(i + 1)
+            .is_some_and(|next| !next.is_empty() && text.contains(next.as_str()));
+        let repeated_above = out.last().is_some_and(|prev| prev == text) || texts[0] == *text;
+        if !repeated_below && !repeated_above {
+            out.push(text.clone());
+        }
+    }
+    out
 }
 
 /// YAML documents separated by `---`, or one JSON value (a `List` for several).
