@@ -155,7 +155,7 @@ pub(crate) use plain_string_schema;
 /// Define a unit-only enum whose variants are written as fixed strings in API objects, with
 /// `as_str`, `Display`, `FromStr`, serde (via those strings) and a plain-string `JsonSchema`.
 ///
-/// ```ignore
+/// ```text
 /// string_enum! {
 ///     /// Docs.
 ///     pub enum Mode { Enabled => "Enabled", Disabled => "Disabled" }

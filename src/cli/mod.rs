@@ -12,6 +12,8 @@ use crate::ops::DryRun;
 use crate::output::Printer;
 
 pub mod init;
+pub mod join;
+pub mod unjoin;
 pub mod version;
 
 /// kubefedctl controls a Kubernetes Cluster Federation.
@@ -111,6 +113,8 @@ impl GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Init(init::InitArgs),
+    Join(join::JoinArgs),
+    Unjoin(unjoin::UnjoinArgs),
     Version(version::VersionArgs),
 }
 
@@ -119,6 +123,8 @@ pub async fn run(cli: Cli) -> Result<()> {
     let Cli { global, command } = cli;
     match command {
         Command::Init(args) => init::run(args, &global).await,
+        Command::Join(args) => join::run(args, &global).await,
+        Command::Unjoin(args) => unjoin::run(args, &global).await,
         Command::Version(args) => version::run(args, &global),
     }
 }

@@ -3,6 +3,9 @@
 
 pub mod apply;
 pub mod init;
+pub mod join;
+pub mod names;
+pub mod unjoin;
 
 /// Field manager used for every server-side apply.
 pub const FIELD_MANAGER: &str = "kubefedctl";
@@ -23,6 +26,15 @@ impl DryRun {
     pub fn writes(self) -> bool {
         self == DryRun::None
     }
+}
+
+/// What to do when an object a command would create already exists
+/// (`--error-on-existing`, default true as in Go kubefedctl).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OnExisting {
+    #[default]
+    Error,
+    Update,
 }
 
 /// Whether an API call failed with 404: the object, or its whole resource type, is absent.

@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::error;
@@ -23,12 +23,21 @@ pub enum Format {
 pub struct Printer {
     quiet: bool,
     color: bool,
+    /// Spinners, one line each, when stderr is a terminal.
+    bars: Option<MultiProgress>,
 }
 
 impl Printer {
     pub fn new(quiet: bool) -> Self {
-        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        Printer { quiet, color }
+        let tty = std::io::stderr().is_terminal();
+        let color = tty && std::env::var_os("NO_COLOR").is_none();
+        let bars = (tty && !quiet).then(MultiProgress::new);
+        Printer { quiet, color, bars }
+    }
+
+    /// Whether prompts can be shown (stdin and stderr are terminals).
+    pub fn can_prompt(&self) -> bool {
+        std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
     }
 
     pub fn is_quiet(&self) -> bool {
@@ -84,19 +93,26 @@ impl Printer {
 
     /// A reporter for long operations: a spinner on a TTY, tracing lines otherwise.
     pub fn progress(&self) -> Progress {
-        let bar = if !self.quiet && std::io::stderr().is_terminal() {
-            let bar = ProgressBar::new_spinner();
+        self.progress_for("")
+    }
+
+    /// A reporter with its own line, prefixed with `label` (one per cluster in a multi-join).
+    pub fn progress_for(&self, label: &str) -> Progress {
+        let bar = self.bars.as_ref().map(|bars| {
+            let bar = bars.add(ProgressBar::new_spinner());
             bar.set_style(
-                ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                ProgressStyle::with_template("{spinner} {prefix}{msg} ({elapsed})")
                     .expect("static template"),
             );
+            if !label.is_empty() {
+                bar.set_prefix(format!("{label}: "));
+            }
             bar.enable_steady_tick(Duration::from_millis(100));
-            Some(bar)
-        } else {
-            None
-        };
+            bar
+        });
         Progress {
             bar: Mutex::new(bar),
+            label: label.to_string(),
         }
     }
 
@@ -141,6 +157,35 @@ fn causes_of(err: &anyhow::Error) -> Vec<String> {
     out
 }
 
+/// Align tab-separated columns with two spaces between them, as kubectl's tables.
+pub fn align_table(text: &str) -> String {
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 < row.len() {
+                line.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+            } else {
+                line.push_str(cell);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.trim_end().to_string()
+}
+
 /// YAML documents separated by `---`, or one JSON value (a `List` for several).
 pub fn render_structured<T: Serialize>(format: Format, values: &[T]) -> anyhow::Result<String> {
     match format {
@@ -182,13 +227,15 @@ fn write_stdout(text: &str) {
 /// Shows what a long operation is doing.
 pub struct Progress {
     bar: Mutex<Option<ProgressBar>>,
+    label: String,
 }
 
 impl crate::ops::Reporter for Progress {
     fn step(&self, message: &str) {
         match &*self.bar.lock().expect("progress lock") {
             Some(bar) => bar.set_message(message.to_string()),
-            None => tracing::info!("{message}"),
+            None if self.label.is_empty() => tracing::info!("{message}"),
+            None => tracing::info!("{}: {message}", self.label),
         }
     }
 }

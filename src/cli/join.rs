@@ -1,0 +1,353 @@
+//! `kubefedctl join`: register clusters with the KubeFed control plane.
+
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use clap::{ArgAction, Args};
+
+use super::GlobalArgs;
+use crate::error::{HintExt, UsageError, hinted};
+use crate::kubeconfig::{LoadedKubeconfig, rename_context};
+use crate::ops::join::{JoinOptions, JoinOutcome, NameProblem, Side, check_names, join};
+use crate::ops::{DryRun, OnExisting};
+use crate::output::{Format, Printer};
+
+/// Register clusters with a KubeFed control plane
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    # The host joins itself, then a member\n  \
+    kubefedctl join fedhost --host-cluster-context fedhost\n  \
+    kubefedctl join member1 --host-cluster-context fedhost\n\n  \
+    # Several members at once\n  \
+    kubefedctl join member1 member2 --host-cluster-context fedhost\n\n  \
+    # A context whose name is not a valid object name (kubeadm's default)\n  \
+    kubefedctl join cluster1 --cluster-context kubernetes-admin@kubernetes --host-cluster-context fedhost\n  \
+    kubefedctl join fedhost --host-cluster-context kubernetes-admin@kubernetes --rename-context\n\n  \
+    # Show every object that would be written, on both sides\n  \
+    kubefedctl join member1 --host-cluster-context fedhost --dry-run -o yaml")]
+pub struct JoinArgs {
+    /// Names of the clusters to join: the KubeFedCluster names (DNS-1123 subdomains)
+    #[arg(required = true, value_name = "CLUSTER_NAME")]
+    pub clusters: Vec<String>,
+
+    /// Context of the cluster to join [default: the cluster name]; only with a single cluster
+    #[arg(long, value_name = "CONTEXT")]
+    pub cluster_context: Option<String>,
+
+    /// Host cluster name used in the member's object names [default: the host context name]
+    #[arg(long, value_name = "NAME")]
+    pub host_cluster_name: Option<String>,
+
+    /// Name of the credentials Secret on the host [default: generated, `<cluster>-xxxxx`]
+    #[arg(long, value_name = "NAME")]
+    pub secret_name: Option<String>,
+
+    /// Fail if an object join would create exists already; `false` updates the join
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_value_t = true, default_missing_value = "true", value_name = "BOOL")]
+    pub error_on_existing: bool,
+
+    /// Rename the host context to a safe name in its kubeconfig file when its name cannot be
+    /// used in object names (as `kubectl config rename-context` would); asked on a terminal
+    #[arg(long)]
+    pub rename_context: bool,
+
+    /// Answer yes to prompts
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// API endpoint recorded in the KubeFedCluster [default: the context's server]
+    #[arg(long, value_name = "URL")]
+    pub api_endpoint: Option<String>,
+
+    /// How long to wait for the member's token controller to sign the token
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub token_timeout: Duration,
+
+    /// Print the objects written (or, with --dry-run, those that would be), tokens redacted
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<Format>,
+}
+
+/// `30s`, `2m`, `500ms` or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((s, "s"), |i| s.split_at(i));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration `{s}` (examples: 30s, 2m, 500ms)"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        _ => Err(format!("invalid duration `{s}` (examples: 30s, 2m, 500ms)")),
+    }
+}
+
+pub async fn run(args: JoinArgs, global: &GlobalArgs) -> Result<()> {
+    let JoinArgs {
+        clusters,
+        cluster_context,
+        host_cluster_name,
+        secret_name,
+        error_on_existing,
+        rename_context: rename,
+        yes,
+        api_endpoint,
+        token_timeout,
+        output,
+    } = args;
+    let printer = global.printer();
+    if clusters.len() > 1 {
+        for (flag, given) in [
+            ("--cluster-context", cluster_context.is_some()),
+            ("--secret-name", secret_name.is_some()),
+            ("--api-endpoint", api_endpoint.is_some()),
+        ] {
+            if given {
+                return Err(UsageError(format!(
+                    "{flag} can only be used when joining a single cluster"
+                ))
+                .into());
+            }
+        }
+    }
+    let mut kubeconfig = LoadedKubeconfig::load(global.kubeconfig.as_deref())?;
+    let mut host_context = match &global.host_cluster_context {
+        Some(c) => c.clone(),
+        None => kubeconfig
+            .current_context()
+            .map(str::to_string)
+            .ok_or_else(|| {
+                hinted(
+                    "no --host-cluster-context given and the kubeconfig has no current-context",
+                    "pass --host-cluster-context NAME",
+                )
+            })?,
+    };
+
+    // Every name is checked before anything is written.
+    let mut renamed = None;
+    for cluster in &clusters {
+        match check_names(
+            cluster,
+            host_cluster_name.as_deref(),
+            &host_context,
+            &global.kubefed_namespace,
+        ) {
+            Ok(()) => {}
+            Err(NameProblem::HostContext {
+                context,
+                invalid,
+                suggestion,
+            }) => {
+                let file = kubeconfig
+                    .file_of_context(&context)
+                    .map(|p| p.to_path_buf());
+                let problem = format!(
+                    "the host context name `{context}` cannot be used in object names: ServiceAccount name {invalid}"
+                );
+                let hint = format!(
+                    "pass --host-cluster-name {suggestion}, or rename the context: \
+                     `kubectl config rename-context {context} {suggestion}` (or rerun with --rename-context)"
+                );
+                let Some(file) = file else {
+                    return Err(hinted(problem, hint));
+                };
+                let approve = if rename {
+                    true
+                } else if printer.can_prompt() && !global.quiet {
+                    printer.warn(&problem);
+                    dialoguer::Confirm::new()
+                        .with_prompt(format!(
+                            "Rename context `{context}` to `{suggestion}` in {} (a backup is kept)?",
+                            file.display()
+                        ))
+                        .default(false)
+                        .interact()
+                        .context("failed to read the answer")?
+                        || yes
+                } else {
+                    false
+                };
+                if !approve {
+                    return Err(hinted(problem, hint));
+                }
+                let backup = rename_context(&file, &context, &suggestion)?;
+                printer.note(&format!(
+                    "Renamed context `{context}` to `{suggestion}` in {} (backup: {})",
+                    file.display(),
+                    backup.display()
+                ));
+                renamed = Some((context, suggestion.clone()));
+                host_context = suggestion;
+                kubeconfig = LoadedKubeconfig::load(global.kubeconfig.as_deref())?;
+                check_names(
+                    cluster,
+                    host_cluster_name.as_deref(),
+                    &host_context,
+                    &global.kubefed_namespace,
+                )
+                .map_err(anyhow::Error::from)?;
+            }
+            Err(NameProblem::ClusterName {
+                invalid,
+                suggestion,
+            }) => {
+                return Err(hinted(
+                    format!("cluster name {invalid}"),
+                    format!(
+                        "choose a valid name and keep the context: `kubefedctl join {suggestion} --cluster-context {cluster}`"
+                    ),
+                ));
+            }
+            Err(NameProblem::HostClusterName {
+                invalid,
+                suggestion,
+            }) => {
+                return Err(hinted(
+                    format!("--host-cluster-name makes an invalid ServiceAccount name: {invalid}"),
+                    format!("pass --host-cluster-name {suggestion}"),
+                ));
+            }
+            Err(e @ NameProblem::HostClusterNameChars) => {
+                return Err(UsageError(e.to_string()).into());
+            }
+        }
+    }
+    // A member context that was the renamed host context follows the rename.
+    let member_context_of = |cluster: &str| -> String {
+        let ctx = cluster_context
+            .clone()
+            .unwrap_or_else(|| cluster.to_string());
+        match &renamed {
+            Some((from, to)) if *from == ctx => to.clone(),
+            _ => ctx,
+        }
+    };
+
+    let host = kubeconfig.resolve(Some(&host_context)).await?;
+    let (host_client, _) = host.connect().await?;
+    let options_for = |cluster: &str| JoinOptions {
+        cluster_name: cluster.to_string(),
+        host_cluster_name: host_cluster_name
+            .clone()
+            .unwrap_or_else(|| host_context.clone()),
+        namespace: global.kubefed_namespace.clone(),
+        secret_name: secret_name.clone(),
+        on_existing: if error_on_existing {
+            OnExisting::Error
+        } else {
+            OnExisting::Update
+        },
+        dry_run: global.dry_run(),
+        token_timeout,
+        api_endpoint: api_endpoint.clone(),
+    };
+
+    let results = futures::future::join_all(clusters.iter().map(|cluster| {
+        let kubeconfig = &kubeconfig;
+        let host = &host;
+        let host_client = &host_client;
+        let options = options_for(cluster);
+        let member_context = member_context_of(cluster);
+        let progress = printer.progress_for(if clusters.len() > 1 { cluster } else { "" });
+        async move {
+            let member = kubeconfig.resolve(Some(&member_context)).await?;
+            let (member_client, _) = member.connect().await?;
+            join(
+                Side {
+                    access: host,
+                    client: host_client,
+                },
+                Side {
+                    access: &member,
+                    client: &member_client,
+                },
+                &options,
+                &progress,
+            )
+            .await
+        }
+    }))
+    .await;
+
+    render(&printer, &clusters, results, output, global.dry_run())
+}
+
+fn render(
+    printer: &Printer,
+    clusters: &[String],
+    results: Vec<Result<JoinOutcome>>,
+    output: Option<Format>,
+    dry_run: DryRun,
+) -> Result<()> {
+    let suffix = match dry_run {
+        DryRun::None => "",
+        DryRun::Client => " (dry run)",
+        DryRun::Server => " (server dry run)",
+    };
+    if let Some(format) = output {
+        let objects: Vec<&serde_json::Value> = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .flat_map(|o| o.objects.iter())
+            .collect();
+        printer.structured(format, &objects)?;
+    } else {
+        for outcome in results.iter().filter_map(|r| r.as_ref().ok()) {
+            for w in &outcome.written {
+                tracing::info!(
+                    "{} {}: {}/{} {}",
+                    outcome.cluster,
+                    match w.location {
+                        crate::ops::join::Location::Member => "member",
+                        crate::ops::join::Location::Host => "host",
+                    },
+                    w.resource,
+                    w.name,
+                    w.action
+                );
+            }
+            let kfc = outcome
+                .written
+                .iter()
+                .find(|w| w.resource.starts_with("kubefedcluster"))
+                .map(|w| w.action)
+                .unwrap_or("unchanged");
+            printer.object(
+                "kubefedcluster.core.kubefed.io",
+                &outcome.cluster,
+                &format!("{kfc}{suffix}"),
+            );
+        }
+    }
+    let failed: Vec<(&String, anyhow::Error)> = clusters
+        .iter()
+        .zip(results)
+        .filter_map(|(c, r)| r.err().map(|e| (c, e)))
+        .collect();
+    if clusters.len() > 1 {
+        let mut table = String::from("CLUSTER\tRESULT\n");
+        for c in clusters {
+            let status = match failed.iter().find(|(f, _)| *f == c) {
+                Some((_, e)) => format!("failed: {e}"),
+                None => format!("joined{suffix}"),
+            };
+            table.push_str(&format!("{c}\t{status}\n"));
+        }
+        printer.note(&crate::output::align_table(&table));
+    }
+    match failed.len() {
+        0 => Ok(()),
+        1 if clusters.len() == 1 => Err(failed.into_iter().next().expect("one").1),
+        n => {
+            for (_, e) in &failed {
+                printer.error(e);
+            }
+            Err(anyhow::anyhow!("{n} of {} clusters failed to join", clusters.len()))
+                .context_hint("join failed", "the joins that succeeded are kept; fix the errors above and rerun for the failed clusters")
+        }
+    }
+}

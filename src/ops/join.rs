@@ -1,0 +1,1138 @@
+//! `join`: register a member cluster with the KubeFed control plane, writing the same objects
+//! as Go kubefedctl v0.10.0 (kubefedctl-behaviour.md section 2), but never half-way: if any
+//! step fails, what this run created is deleted again.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{
+    ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
+};
+use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::runtime::wait::{await_condition, conditions};
+use kube::{Client, Resource, ResourceExt};
+use serde::Serialize;
+
+use super::names::{
+    InvalidName, JoinNames, suggest_subdomain, validate_path_segment, validate_subdomain,
+};
+use super::{DryRun, OnExisting, Reporter, is_not_found};
+use crate::api::{
+    KUBEFED_CONFIG_NAME, KubeFedCluster, KubeFedClusterSpec, KubeFedConfig, LocalSecretReference,
+    Scope, TlsValidation,
+};
+use crate::error::hinted;
+use crate::kubeconfig::ClusterAccess;
+
+/// Annotation on the KubeFedCluster recording the host cluster name used in the member's
+/// object names, so `unjoin` finds them without being told `--host-cluster-name` again.
+pub const HOST_CLUSTER_NAME_ANNOTATION: &str = "kubefedctl.io/host-cluster-name";
+
+/// Token Secret annotation naming its ServiceAccount.
+const SA_NAME_ANNOTATION: &str = "kubernetes.io/service-account.name";
+const SA_TOKEN_TYPE: &str = "kubernetes.io/service-account-token";
+
+#[derive(Clone, Debug)]
+pub struct JoinOptions {
+    /// The KubeFedCluster name.
+    pub cluster_name: String,
+    /// The host cluster name used in member object names (`--host-cluster-name`, else the
+    /// host context name).
+    pub host_cluster_name: String,
+    /// The control plane's namespace on the host, also the joining namespace on the member.
+    pub namespace: String,
+    /// `--secret-name`: the host Secret's name; otherwise `generateName: <cluster>-`.
+    pub secret_name: Option<String>,
+    pub on_existing: OnExisting,
+    pub dry_run: DryRun,
+    /// How long to wait for the token controller to fill the member token Secret.
+    pub token_timeout: Duration,
+    /// `--api-endpoint`: what goes into the KubeFedCluster instead of the kubeconfig's server.
+    pub api_endpoint: Option<String>,
+}
+
+/// A name problem found before any write.
+#[derive(Debug, thiserror::Error)]
+pub enum NameProblem {
+    /// The cluster (KubeFedCluster) name is not a DNS-1123 subdomain.
+    #[error("cluster name {invalid}")]
+    ClusterName {
+        invalid: InvalidName,
+        suggestion: String,
+    },
+    /// `--host-cluster-name` has `/` or `:` (upstream's own check).
+    #[error("host-cluster-name may not contain \"/\" or \":\"")]
+    HostClusterNameChars,
+    /// The member ServiceAccount name `<cluster>-<host>` is invalid because of the host
+    /// context's name (fixable by `--host-cluster-name` or renaming the context).
+    #[error("the host cluster context name makes an invalid ServiceAccount name: {invalid}")]
+    HostContext {
+        context: String,
+        invalid: InvalidName,
+        /// A safe replacement for the host context name.
+        suggestion: String,
+    },
+    /// The ServiceAccount name is invalid although `--host-cluster-name` was given.
+    #[error("--host-cluster-name makes an invalid ServiceAccount name: {invalid}")]
+    HostClusterName {
+        invalid: InvalidName,
+        suggestion: String,
+    },
+}
+
+/// Validate every name join will write, before any request. `host_cluster_name` is the flag;
+/// `host_context` the (possibly defaulted) host context name.
+pub fn check_names(
+    cluster_name: &str,
+    host_cluster_name: Option<&str>,
+    host_context: &str,
+    namespace: &str,
+) -> Result<(), NameProblem> {
+    if let Err(invalid) = validate_subdomain(cluster_name) {
+        return Err(NameProblem::ClusterName {
+            suggestion: suggest_subdomain(cluster_name),
+            invalid,
+        });
+    }
+    if let Some(flag) = host_cluster_name
+        && (flag.contains('/') || flag.contains(':'))
+    {
+        return Err(NameProblem::HostClusterNameChars);
+    }
+    let host = host_cluster_name.unwrap_or(host_context);
+    let names = JoinNames::new(cluster_name, host, namespace);
+    if let Err(invalid) = validate_subdomain(&names.service_account) {
+        let suggestion = suggest_subdomain(host);
+        return Err(match host_cluster_name {
+            Some(_) => NameProblem::HostClusterName {
+                invalid,
+                suggestion,
+            },
+            None => NameProblem::HostContext {
+                context: host_context.to_string(),
+                invalid,
+                suggestion,
+            },
+        });
+    }
+    for role in [&names.role, &names.health_check_role] {
+        if let Err(invalid) = validate_path_segment(role) {
+            return Err(NameProblem::HostClusterName {
+                suggestion: suggest_subdomain(host),
+                invalid,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// One of the two clusters a join talks to.
+pub struct Side<'a> {
+    pub access: &'a ClusterAccess,
+    pub client: &'a Client,
+}
+
+/// Where an object lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Location {
+    Member,
+    Host,
+}
+
+/// An object join wrote (or would write).
+#[derive(Clone, Debug, Serialize)]
+pub struct Written {
+    pub location: Location,
+    /// kubectl's `resource.group`, for example `clusterrole.rbac.authorization.k8s.io`.
+    pub resource: &'static str,
+    pub namespace: Option<String>,
+    pub name: String,
+    /// `created`, `updated`, `unchanged`, `recreated`.
+    pub action: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JoinOutcome {
+    pub cluster: String,
+    pub scope: Scope,
+    pub written: Vec<Written>,
+    /// Every object as written (or planned in a dry run), token values redacted.
+    pub objects: Vec<serde_json::Value>,
+}
+
+/// What this run created, for the undo on failure.
+#[derive(Clone, Debug)]
+enum Undo {
+    Namespace(String),
+    ServiceAccount(String, String),
+    Secret(Location, String, String),
+    ClusterRole(String),
+    ClusterRoleBinding(String),
+    Role(String, String),
+    RoleBinding(String, String),
+    KubeFedCluster(String, String),
+}
+
+struct Run<'a> {
+    options: &'a JoinOptions,
+    names: JoinNames,
+    member: Side<'a>,
+    host: Side<'a>,
+    reporter: &'a dyn Reporter,
+    undo: Vec<Undo>,
+    written: Vec<Written>,
+    objects: Vec<serde_json::Value>,
+}
+
+/// Join `member` to the control plane on `host`.
+pub async fn join(
+    host: Side<'_>,
+    member: Side<'_>,
+    options: &JoinOptions,
+    reporter: &dyn Reporter,
+) -> Result<JoinOutcome> {
+    let names = JoinNames::new(
+        &options.cluster_name,
+        &options.host_cluster_name,
+        &options.namespace,
+    );
+    let mut run = Run {
+        options,
+        names,
+        member,
+        host,
+        reporter,
+        undo: Vec::new(),
+        written: Vec::new(),
+        objects: Vec::new(),
+    };
+    let scope = run.read_scope().await?;
+    run.preflight().await?;
+    match run.write_all(scope).await {
+        Ok(()) => Ok(JoinOutcome {
+            cluster: options.cluster_name.clone(),
+            scope,
+            written: run.written,
+            objects: run.objects,
+        }),
+        Err(err) => {
+            let leftovers = run.rollback().await;
+            if leftovers.is_empty() {
+                Err(err.context(format!(
+                    "failed to join cluster `{}`; every object this run created was deleted again",
+                    options.cluster_name
+                )))
+            } else {
+                Err(err.context(format!(
+                    "failed to join cluster `{}`, and these objects it created could not be deleted: {}",
+                    options.cluster_name,
+                    leftovers.join(", ")
+                )))
+            }
+        }
+    }
+}
+
+impl Run<'_> {
+    fn member_ctx(&self) -> &str {
+        &self.member.access.context
+    }
+
+    fn host_ctx(&self) -> &str {
+        &self.host.access.context
+    }
+
+    fn post_params(&self) -> PostParams {
+        PostParams {
+            dry_run: self.options.dry_run == DryRun::Server,
+            field_manager: Some(super::FIELD_MANAGER.to_string()),
+        }
+    }
+
+    fn record(
+        &mut self,
+        location: Location,
+        resource: &'static str,
+        namespace: Option<&str>,
+        name: &str,
+        action: &'static str,
+    ) {
+        self.written.push(Written {
+            location,
+            resource,
+            namespace: namespace.map(str::to_string),
+            name: name.to_string(),
+            action,
+        });
+    }
+
+    fn keep<K: Serialize>(&mut self, object: &K) {
+        if let Ok(mut v) = serde_json::to_value(object) {
+            redact_secret_data(&mut v);
+            self.objects.push(v);
+        }
+    }
+
+    /// The control plane's scope, from KubeFedConfig `kubefed` on the host.
+    async fn read_scope(&self) -> Result<Scope> {
+        let ns = &self.options.namespace;
+        let api: Api<KubeFedConfig> = Api::namespaced(self.host.client.clone(), ns);
+        match api.get_opt(KUBEFED_CONFIG_NAME).await {
+            Ok(Some(config)) => Ok(config.spec.scope),
+            Ok(None) => Err(hinted(
+                format!(
+                    "A KubeFedConfig named \"{KUBEFED_CONFIG_NAME}\" was not found in namespace \"{ns}\" of cluster `{}`. Is a KubeFed control plane running in this namespace?",
+                    self.host_ctx()
+                ),
+                format!(
+                    "install it with `kubefedctl init --host-cluster-context {}` (or pass the right --kubefed-namespace)",
+                    self.host_ctx()
+                ),
+            )),
+            Err(e) if is_not_found(&e) => Err(hinted(
+                format!(
+                    "the KubeFed CRDs are not installed in host cluster `{}` (no KubeFedConfig API)",
+                    self.host_ctx()
+                ),
+                format!(
+                    "install them with `kubefedctl init --host-cluster-context {}`, or check --host-cluster-context",
+                    self.host_ctx()
+                ),
+            )),
+            Err(e) => Err(e).with_context(|| {
+                format!(
+                    "failed to read KubeFedConfig `{ns}/{KUBEFED_CONFIG_NAME}` in cluster `{}`",
+                    self.host_ctx()
+                )
+            }),
+        }
+    }
+
+    /// Refuse before any write when an object join would create already exists and
+    /// `--error-on-existing` is on.
+    async fn preflight(&self) -> Result<()> {
+        self.reporter.step("preflight checks");
+        let ns = &self.options.namespace;
+        let sa_api: Api<ServiceAccount> = Api::namespaced(self.member.client.clone(), ns);
+        let sa = &self.names.service_account;
+        let exists = sa_api
+            .get_opt(sa)
+            .await
+            .with_context(|| {
+                format!(
+                    "failed to read ServiceAccount `{ns}/{sa}` in cluster `{}`",
+                    self.member_ctx()
+                )
+            })?
+            .is_some();
+        if exists && self.options.on_existing == OnExisting::Error {
+            return Err(hinted(
+                format!(
+                    "service account: {sa} already exists in joining cluster: {}",
+                    self.options.cluster_name
+                ),
+                format!(
+                    "the cluster looks joined already: `kubefedctl unjoin {}` first, or rerun with --error-on-existing=false to update the join",
+                    self.options.cluster_name
+                ),
+            ));
+        }
+        if self.options.on_existing == OnExisting::Error {
+            let kfc_api: Api<KubeFedCluster> = Api::namespaced(self.host.client.clone(), ns);
+            let name = &self.options.cluster_name;
+            if kfc_api
+                .get_opt(name)
+                .await
+                .with_context(|| {
+                    format!(
+                        "failed to read KubeFedCluster `{ns}/{name}` in cluster `{}`",
+                        self.host_ctx()
+                    )
+                })?
+                .is_some()
+            {
+                return Err(hinted(
+                    format!("federated cluster {name} already exists in host cluster"),
+                    format!(
+                        "choose another cluster name, `kubefedctl unjoin {name}` first, or pass --error-on-existing=false"
+                    ),
+                ));
+            }
+            if let Some(secret) = &self.options.secret_name {
+                let api: Api<Secret> = Api::namespaced(self.host.client.clone(), ns);
+                if api
+                    .get_opt(secret)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "failed to read Secret `{ns}/{secret}` in cluster `{}`",
+                            self.host_ctx()
+                        )
+                    })?
+                    .is_some()
+                {
+                    return Err(hinted(
+                        format!("host cluster secret {secret} already exists"),
+                        "choose another --secret-name, or pass --error-on-existing=false to update it",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn write_all(&mut self, scope: Scope) -> Result<()> {
+        self.ensure_member_namespace().await?;
+        self.create_service_account().await?;
+        self.create_token_secret().await?;
+        match scope {
+            Scope::Cluster => {
+                self.cluster_role(&self.names.role.clone(), cluster_scope_rules())
+                    .await?;
+                self.cluster_role_binding(&self.names.role.clone()).await?;
+            }
+            Scope::Namespaced => {
+                self.role().await?;
+                self.role_binding().await?;
+                self.cluster_role(&self.names.health_check_role.clone(), health_check_rules())
+                    .await?;
+                self.cluster_role_binding(&self.names.health_check_role.clone())
+                    .await?;
+            }
+        }
+        let (token, ca_crt) = self.wait_for_token().await?;
+        let secret_name = self.host_secret(token).await?;
+        self.kubefed_cluster(secret_name, ca_crt).await
+    }
+
+    /// The joining namespace on the member: reused when present; when it is being deleted
+    /// (a recent unjoin), wait for it to go first instead of failing (upstream #1258).
+    async fn ensure_member_namespace(&mut self) -> Result<()> {
+        let ns = self.options.namespace.clone();
+        let api: Api<Namespace> = Api::all(self.member.client.clone());
+        let ctx = self.member_ctx().to_string();
+        let existing = api
+            .get_opt(&ns)
+            .await
+            .with_context(|| format!("failed to read Namespace `{ns}` in cluster `{ctx}`"))?;
+        if let Some(existing) = existing {
+            if existing.metadata.deletion_timestamp.is_none() {
+                return Ok(());
+            }
+            self.reporter
+                .step(&format!("waiting for namespace {ns} to finish terminating"));
+            let uid = existing.uid().unwrap_or_default();
+            tokio::time::timeout(
+                Duration::from_secs(120),
+                await_condition(api.clone(), &ns, conditions::is_deleted(&uid)),
+            )
+            .await
+            .map_err(|_| {
+                anyhow!("Namespace `{ns}` in cluster `{ctx}` is still terminating after 120 s")
+            })?
+            .with_context(|| format!("failed to watch Namespace `{ns}` in cluster `{ctx}`"))?;
+        }
+        self.reporter.step(&format!("creating namespace {ns}"));
+        let object = Namespace {
+            metadata: ObjectMeta {
+                name: Some(ns.clone()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        self.keep(&object);
+        if self.options.dry_run == DryRun::Client {
+            self.record(Location::Member, "namespace", None, &ns, "created");
+            return Ok(());
+        }
+        match api.create(&self.post_params(), &object).await {
+            Ok(_) => {
+                if self.options.dry_run.writes() {
+                    self.undo.push(Undo::Namespace(ns.clone()));
+                }
+                self.record(Location::Member, "namespace", None, &ns, "created");
+                Ok(())
+            }
+            Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+            Err(e) => Err(e)
+                .with_context(|| format!("failed to create Namespace `{ns}` in cluster `{ctx}`")),
+        }
+    }
+
+    async fn create_service_account(&mut self) -> Result<()> {
+        let ns = self.options.namespace.clone();
+        let name = self.names.service_account.clone();
+        let object = ServiceAccount {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                namespace: Some(ns.clone()),
+                annotations: Some(BTreeMap::from([(
+                    "kubernetes.io/enforce-mountable-secrets".to_string(),
+                    "true".to_string(),
+                )])),
+                ..Default::default()
+            },
+            automount_service_account_token: Some(false),
+            ..Default::default()
+        };
+        let api: Api<ServiceAccount> = Api::namespaced(self.member.client.clone(), &ns);
+        self.reporter
+            .step(&format!("creating service account {name}"));
+        self.create_member(&api, object, "serviceaccount", |n, ns| {
+            Undo::ServiceAccount(ns, n)
+        })
+        .await
+    }
+
+    async fn create_token_secret(&mut self) -> Result<()> {
+        let ns = self.options.namespace.clone();
+        let name = self.names.service_account.clone();
+        let object = Secret {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                namespace: Some(ns.clone()),
+                annotations: Some(BTreeMap::from([(
+                    SA_NAME_ANNOTATION.to_string(),
+                    name.clone(),
+                )])),
+                ..Default::default()
+            },
+            type_: Some(SA_TOKEN_TYPE.to_string()),
+            ..Default::default()
+        };
+        let api: Api<Secret> = Api::namespaced(self.member.client.clone(), &ns);
+        self.create_member(&api, object, "secret", |n, ns| {
+            Undo::Secret(Location::Member, ns, n)
+        })
+        .await
+    }
+
+    /// Create a namespaced member object; an existing one is kept (upstream never updates the
+    /// ServiceAccount or its token Secret) unless `--error-on-existing` says to fail.
+    async fn create_member<K>(
+        &mut self,
+        api: &Api<K>,
+        object: K,
+        resource: &'static str,
+        undo: impl Fn(String, String) -> Undo,
+    ) -> Result<()>
+    where
+        K: Resource + Clone + Serialize + serde::de::DeserializeOwned + std::fmt::Debug,
+        K::DynamicType: Default,
+    {
+        let name = object.name_any();
+        let ns = object.namespace().unwrap_or_default();
+        let kind = K::kind(&K::DynamicType::default()).to_string();
+        self.keep(&object);
+        if self.options.dry_run == DryRun::Client {
+            self.record(Location::Member, resource, Some(&ns), &name, "created");
+            return Ok(());
+        }
+        match api.create(&self.post_params(), &object).await {
+            Ok(_) => {
+                if self.options.dry_run.writes() {
+                    self.undo.push(undo(name.clone(), ns.clone()));
+                }
+                self.record(Location::Member, resource, Some(&ns), &name, "created");
+                Ok(())
+            }
+            Err(kube::Error::Api(s))
+                if s.code == 409 && self.options.on_existing == OnExisting::Update =>
+            {
+                self.record(Location::Member, resource, Some(&ns), &name, "unchanged");
+                Ok(())
+            }
+            Err(e) => Err(e).with_context(|| {
+                format!(
+                    "failed to create {kind} `{ns}/{name}` in cluster `{}`",
+                    self.member_ctx()
+                )
+            }),
+        }
+    }
+
+    fn subjects(&self) -> Vec<Subject> {
+        vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: self.names.service_account.clone(),
+            namespace: Some(self.options.namespace.clone()),
+            ..Default::default()
+        }]
+    }
+
+    async fn cluster_role(&mut self, name: &str, rules: Vec<PolicyRule>) -> Result<()> {
+        let api: Api<ClusterRole> = Api::all(self.member.client.clone());
+        let object = ClusterRole {
+            metadata: ObjectMeta {
+                name: Some(name.to_string()),
+                ..Default::default()
+            },
+            rules: Some(rules),
+            ..Default::default()
+        };
+        self.keep(&object);
+        let label = if name == self.names.health_check_role {
+            "health check cluster role"
+        } else {
+            "cluster role"
+        };
+        self.upsert_rbac(
+            &api,
+            object,
+            "clusterrole.rbac.authorization.k8s.io",
+            label,
+            |existing, desired| {
+                let mut updated = existing.clone();
+                updated.rules = desired.rules.clone();
+                (updated, false)
+            },
+        )
+        .await
+    }
+
+    async fn cluster_role_binding(&mut self, name: &str) -> Result<()> {
+        let api: Api<ClusterRoleBinding> = Api::all(self.member.client.clone());
+        let object = ClusterRoleBinding {
+            metadata: ObjectMeta {
+                name: Some(name.to_string()),
+                ..Default::default()
+            },
+            role_ref: RoleRef {
+                api_group: Some("rbac.authorization.k8s.io".into()),
+                kind: "ClusterRole".into(),
+                name: name.to_string(),
+            },
+            subjects: Some(self.subjects()),
+        };
+        self.keep(&object);
+        let label = if name == self.names.health_check_role {
+            "health check cluster role binding"
+        } else {
+            "cluster role binding"
+        };
+        self.upsert_rbac(
+            &api,
+            object,
+            "clusterrolebinding.rbac.authorization.k8s.io",
+            label,
+            |existing, desired| {
+                let mut updated = existing.clone();
+                updated.subjects = desired.subjects.clone();
+                // roleRef is immutable: a different one means delete and create.
+                (updated, existing.role_ref != desired.role_ref)
+            },
+        )
+        .await
+    }
+
+    async fn role(&mut self) -> Result<()> {
+        let ns = self.options.namespace.clone();
+        let api: Api<Role> = Api::namespaced(self.member.client.clone(), &ns);
+        let object = Role {
+            metadata: ObjectMeta {
+                name: Some(self.names.role.clone()),
+                namespace: Some(ns),
+                ..Default::default()
+            },
+            rules: Some(vec![all_resources_rule()]),
+        };
+        self.keep(&object);
+        self.upsert_rbac(
+            &api,
+            object,
+            "role.rbac.authorization.k8s.io",
+            "role",
+            |existing, desired| {
+                let mut updated = existing.clone();
+                updated.rules = desired.rules.clone();
+                (updated, false)
+            },
+        )
+        .await
+    }
+
+    async fn role_binding(&mut self) -> Result<()> {
+        let ns = self.options.namespace.clone();
+        let api: Api<RoleBinding> = Api::namespaced(self.member.client.clone(), &ns);
+        let object = RoleBinding {
+            metadata: ObjectMeta {
+                name: Some(self.names.role.clone()),
+                namespace: Some(ns),
+                ..Default::default()
+            },
+            role_ref: RoleRef {
+                api_group: Some("rbac.authorization.k8s.io".into()),
+                kind: "Role".into(),
+                name: self.names.role.clone(),
+            },
+            subjects: Some(self.subjects()),
+        };
+        self.keep(&object);
+        self.upsert_rbac(
+            &api,
+            object,
+            "rolebinding.rbac.authorization.k8s.io",
+            "role binding",
+            |existing, desired| {
+                let mut updated = existing.clone();
+                updated.subjects = desired.subjects.clone();
+                (updated, existing.role_ref != desired.role_ref)
+            },
+        )
+        .await
+    }
+
+    /// Get, then create; or (with `--error-on-existing=false`) replace the rules or subjects,
+    /// deleting and recreating a binding whose roleRef differs.
+    async fn upsert_rbac<K>(
+        &mut self,
+        api: &Api<K>,
+        desired: K,
+        resource: &'static str,
+        label: &str,
+        merge: impl Fn(&K, &K) -> (K, bool),
+    ) -> Result<()>
+    where
+        K: Resource + Clone + Serialize + serde::de::DeserializeOwned + std::fmt::Debug,
+        K::DynamicType: Default,
+    {
+        let name = desired.name_any();
+        let ns = desired.namespace();
+        let kind = K::kind(&K::DynamicType::default()).to_string();
+        let ctx = self.member_ctx().to_string();
+        let display = match &ns {
+            Some(ns) => format!("{ns}/{name}"),
+            None => name.clone(),
+        };
+        let existing = api
+            .get_opt(&name)
+            .await
+            .with_context(|| format!("failed to read {kind} `{display}` in cluster `{ctx}`"))?;
+        let undo_for = |name: &str| match kind.as_str() {
+            "ClusterRole" => Undo::ClusterRole(name.to_string()),
+            "ClusterRoleBinding" => Undo::ClusterRoleBinding(name.to_string()),
+            "Role" => Undo::Role(ns.clone().unwrap_or_default(), name.to_string()),
+            _ => Undo::RoleBinding(ns.clone().unwrap_or_default(), name.to_string()),
+        };
+        let Some(existing) = existing else {
+            if self.options.dry_run != DryRun::Client {
+                api.create(&self.post_params(), &desired)
+                    .await
+                    .with_context(|| {
+                        format!("failed to create {kind} `{display}` in cluster `{ctx}`")
+                    })?;
+                if self.options.dry_run.writes() {
+                    self.undo.push(undo_for(&name));
+                }
+            }
+            self.record(Location::Member, resource, ns.as_deref(), &name, "created");
+            return Ok(());
+        };
+        if self.options.on_existing == OnExisting::Error {
+            return Err(hinted(
+                format!(
+                    "{label} for service account {} in joining cluster {} already exists",
+                    self.names.service_account, self.options.cluster_name
+                ),
+                format!(
+                    "{kind} `{display}` in cluster `{ctx}` is left from an earlier join: `kubefedctl unjoin {}` first, or pass --error-on-existing=false",
+                    self.options.cluster_name
+                ),
+            ));
+        }
+        let (updated, recreate) = merge(&existing, &desired);
+        if self.options.dry_run == DryRun::Client {
+            self.record(
+                Location::Member,
+                resource,
+                ns.as_deref(),
+                &name,
+                if recreate { "recreated" } else { "updated" },
+            );
+            return Ok(());
+        }
+        let dry_run = self.options.dry_run == DryRun::Server;
+        if recreate {
+            let dp = DeleteParams {
+                dry_run,
+                ..Default::default()
+            };
+            api.delete(&name, &dp).await.with_context(|| {
+                format!(
+                    "failed to delete {kind} `{display}` in cluster `{ctx}` to change its roleRef"
+                )
+            })?;
+            if !dry_run {
+                api.create(&self.post_params(), &desired)
+                    .await
+                    .with_context(|| {
+                        format!("failed to create {kind} `{display}` in cluster `{ctx}`")
+                    })?;
+            }
+            self.record(
+                Location::Member,
+                resource,
+                ns.as_deref(),
+                &name,
+                "recreated",
+            );
+        } else {
+            api.replace(&name, &self.post_params(), &updated)
+                .await
+                .with_context(|| {
+                    format!("failed to update {kind} `{display}` in cluster `{ctx}`")
+                })?;
+            self.record(Location::Member, resource, ns.as_deref(), &name, "updated");
+        }
+        Ok(())
+    }
+
+    /// Wait, by watch, for the token controller to fill the member token Secret. Returns the
+    /// token and the Secret's `ca.crt`.
+    async fn wait_for_token(&mut self) -> Result<(Vec<u8>, Option<Vec<u8>>)> {
+        if !self.options.dry_run.writes() {
+            // Nothing was created, so nothing will be signed: plan with a placeholder.
+            return Ok((b"<token from the member token Secret>".to_vec(), None));
+        }
+        let ns = &self.options.namespace;
+        let name = self.names.service_account.clone();
+        let ctx = self.member_ctx().to_string();
+        self.reporter
+            .step(&format!("waiting for the token of service account {name}"));
+        let api: Api<Secret> = Api::namespaced(self.member.client.clone(), ns);
+        let has_token = |s: Option<&Secret>| {
+            s.and_then(|s| s.data.as_ref())
+                .is_some_and(|d| d.get("token").is_some_and(|t| !t.0.is_empty()))
+        };
+        let secret = tokio::time::timeout(self.options.token_timeout, await_condition(api, &name, has_token))
+            .await
+            .map_err(|_| {
+                hinted(
+                    format!(
+                        "timed out after {} s waiting for a token in Secret `{ns}/{name}` in cluster `{ctx}`",
+                        self.options.token_timeout.as_secs()
+                    ),
+                    "the cluster's token controller did not fill it: is kube-controller-manager running with a \
+                     --service-account-private-key-file? (`--token-timeout` waits longer)",
+                )
+            })?
+            .with_context(|| format!("failed to watch Secret `{ns}/{name}` in cluster `{ctx}`"))?
+            .ok_or_else(|| anyhow!("Secret `{ns}/{name}` in cluster `{ctx}` disappeared while waiting for its token"))?;
+        let data = secret.data.unwrap_or_default();
+        let token = data.get("token").map(|t| t.0.clone()).unwrap_or_default();
+        let ca = data.get("ca.crt").map(|c| c.0.clone());
+        Ok((token, ca))
+    }
+
+    /// The host Secret holding the member token, data `token` only (as upstream). A given
+    /// `--secret-name` is reused when its token is the same and replaced otherwise; without
+    /// one, a re-join reuses the Secret the KubeFedCluster already references instead of
+    /// leaking a new generated one per run (upstream's behaviour).
+    async fn host_secret(&mut self, token: Vec<u8>) -> Result<String> {
+        let ns = self.options.namespace.clone();
+        let ctx = self.host_ctx().to_string();
+        let api: Api<Secret> = Api::namespaced(self.host.client.clone(), &ns);
+        let mut reuse = self.options.secret_name.clone();
+        if reuse.is_none() && self.options.on_existing == OnExisting::Update {
+            let kfc_api: Api<KubeFedCluster> = Api::namespaced(self.host.client.clone(), &ns);
+            if let Some(kfc) = kfc_api
+                .get_opt(&self.options.cluster_name)
+                .await
+                .with_context(|| {
+                    format!(
+                        "failed to read KubeFedCluster `{ns}/{}` in cluster `{ctx}`",
+                        self.options.cluster_name
+                    )
+                })?
+            {
+                reuse = Some(kfc.spec.secret_ref.name);
+            }
+        }
+        let data = BTreeMap::from([("token".to_string(), ByteString(token))]);
+        let mut object = Secret {
+            metadata: ObjectMeta {
+                namespace: Some(ns.clone()),
+                ..Default::default()
+            },
+            data: Some(data.clone()),
+            ..Default::default()
+        };
+        if let Some(name) = &reuse {
+            object.metadata.name = Some(name.clone());
+            let existing = api.get_opt(name).await.with_context(|| {
+                format!("failed to read Secret `{ns}/{name}` in cluster `{ctx}`")
+            })?;
+            if let Some(mut existing) = existing {
+                self.keep(&object);
+                if existing.data.as_ref() == Some(&data) {
+                    self.record(Location::Host, "secret", Some(&ns), name, "unchanged");
+                    return Ok(name.clone());
+                }
+                if self.options.dry_run != DryRun::Client {
+                    existing.data = Some(data);
+                    api.replace(name, &self.post_params(), &existing)
+                        .await
+                        .with_context(|| {
+                            format!("failed to update Secret `{ns}/{name}` in cluster `{ctx}`")
+                        })?;
+                }
+                self.record(Location::Host, "secret", Some(&ns), name, "updated");
+                return Ok(name.clone());
+            }
+        } else {
+            object.metadata.generate_name = Some(format!("{}-", self.options.cluster_name));
+        }
+        self.keep(&object);
+        if self.options.dry_run == DryRun::Client {
+            let name =
+                reuse.unwrap_or_else(|| format!("{}-<generated>", self.options.cluster_name));
+            self.record(Location::Host, "secret", Some(&ns), &name, "created");
+            return Ok(name);
+        }
+        let created = api
+            .create(&self.post_params(), &object)
+            .await
+            .with_context(|| {
+                format!(
+                    "failed to create the credentials Secret for cluster `{}` in namespace `{ns}` of cluster `{ctx}`",
+                    self.options.cluster_name
+                )
+            })?;
+        let name = created.name_any();
+        if self.options.dry_run.writes() {
+            self.undo
+                .push(Undo::Secret(Location::Host, ns.clone(), name.clone()));
+        }
+        self.record(Location::Host, "secret", Some(&ns), &name, "created");
+        Ok(name)
+    }
+
+    async fn kubefed_cluster(
+        &mut self,
+        secret_name: String,
+        ca_crt: Option<Vec<u8>>,
+    ) -> Result<()> {
+        let ns = self.options.namespace.clone();
+        let ctx = self.host_ctx().to_string();
+        let name = self.options.cluster_name.clone();
+        let cluster = &self.member.access.cluster;
+        let insecure = cluster.insecure_skip_tls_verify.unwrap_or(false);
+        // NB: upstream #1123/#1361: prefer the kubeconfig's inline CA over the token Secret's.
+        let inline_ca = match cluster.certificate_authority_data.as_deref() {
+            Some(data) if !data.is_empty() => Some(decode_base64(data).with_context(|| {
+                format!(
+                    "certificate-authority-data of context `{}` is not valid base64",
+                    self.member_ctx()
+                )
+            })?),
+            _ => None,
+        };
+        let ca_bundle = inline_ca.or(ca_crt).map(ByteString);
+        let spec = KubeFedClusterSpec {
+            api_endpoint: self
+                .options
+                .api_endpoint
+                .clone()
+                .unwrap_or_else(|| self.member.access.server.clone()),
+            ca_bundle,
+            secret_ref: LocalSecretReference { name: secret_name },
+            disabled_tls_validations: if insecure {
+                vec![TlsValidation::All]
+            } else {
+                vec![]
+            },
+            // Go's kubefedctl always writes proxyURL, "" when unset.
+            proxy_url: Some(cluster.proxy_url.clone().unwrap_or_default()),
+        };
+        let mut object = KubeFedCluster::new(&name, spec);
+        object.metadata.namespace = Some(ns.clone());
+        object.metadata.annotations = Some(BTreeMap::from([(
+            HOST_CLUSTER_NAME_ANNOTATION.to_string(),
+            self.options.host_cluster_name.clone(),
+        )]));
+        self.keep(&object);
+        let resource = "kubefedcluster.core.kubefed.io";
+        let api: Api<KubeFedCluster> = Api::namespaced(self.host.client.clone(), &ns);
+        let existing = api.get_opt(&name).await.with_context(|| {
+            format!("failed to read KubeFedCluster `{ns}/{name}` in cluster `{ctx}`")
+        })?;
+        if self.options.dry_run == DryRun::Client {
+            let action = if existing.is_some() {
+                "updated"
+            } else {
+                "created"
+            };
+            self.record(Location::Host, resource, Some(&ns), &name, action);
+            return Ok(());
+        }
+        match existing {
+            None => {
+                api.create(&self.post_params(), &object)
+                    .await
+                    .with_context(|| {
+                        format!("failed to create KubeFedCluster `{ns}/{name}` in cluster `{ctx}`")
+                    })?;
+                if self.options.dry_run.writes() {
+                    self.undo
+                        .push(Undo::KubeFedCluster(ns.clone(), name.clone()));
+                }
+                self.record(Location::Host, resource, Some(&ns), &name, "created");
+            }
+            Some(_) if self.options.on_existing == OnExisting::Error => {
+                bail!("federated cluster {name} already exists in host cluster");
+            }
+            Some(_) => {
+                // As upstream: a JSON merge patch of the whole spec (plus our annotation).
+                let patch = serde_json::json!({
+                    "metadata": {"annotations": {HOST_CLUSTER_NAME_ANNOTATION: self.options.host_cluster_name}},
+                    "spec": object.spec,
+                });
+                let params = PatchParams {
+                    dry_run: self.options.dry_run == DryRun::Server,
+                    ..Default::default()
+                };
+                api.patch(&name, &params, &Patch::Merge(&patch))
+                    .await
+                    .with_context(|| {
+                        format!("failed to update KubeFedCluster `{ns}/{name}` in cluster `{ctx}`")
+                    })?;
+                self.record(Location::Host, resource, Some(&ns), &name, "updated");
+            }
+        }
+        Ok(())
+    }
+
+    /// Delete what this run created, newest first. Returns what could not be deleted.
+    async fn rollback(&mut self) -> Vec<String> {
+        let mut leftovers = Vec::new();
+        let member = self.member.client.clone();
+        let host = self.host.client.clone();
+        let dp = DeleteParams::background();
+        while let Some(undo) = self.undo.pop() {
+            self.reporter.step(&format!("rolling back {undo:?}"));
+            let (what, result) = match &undo {
+                Undo::Namespace(n) => (
+                    format!("Namespace `{n}`"),
+                    del(&Api::<Namespace>::all(member.clone()), n, &dp).await,
+                ),
+                Undo::ServiceAccount(ns, n) => (
+                    format!("ServiceAccount `{ns}/{n}`"),
+                    del(
+                        &Api::<ServiceAccount>::namespaced(member.clone(), ns),
+                        n,
+                        &dp,
+                    )
+                    .await,
+                ),
+                Undo::Secret(loc, ns, n) => {
+                    let c = if *loc == Location::Member {
+                        member.clone()
+                    } else {
+                        host.clone()
+                    };
+                    (
+                        format!("Secret `{ns}/{n}`"),
+                        del(&Api::<Secret>::namespaced(c, ns), n, &dp).await,
+                    )
+                }
+                Undo::ClusterRole(n) => (
+                    format!("ClusterRole `{n}`"),
+                    del(&Api::<ClusterRole>::all(member.clone()), n, &dp).await,
+                ),
+                Undo::ClusterRoleBinding(n) => (
+                    format!("ClusterRoleBinding `{n}`"),
+                    del(&Api::<ClusterRoleBinding>::all(member.clone()), n, &dp).await,
+                ),
+                Undo::Role(ns, n) => (
+                    format!("Role `{ns}/{n}`"),
+                    del(&Api::<Role>::namespaced(member.clone(), ns), n, &dp).await,
+                ),
+                Undo::RoleBinding(ns, n) => (
+                    format!("RoleBinding `{ns}/{n}`"),
+                    del(&Api::<RoleBinding>::namespaced(member.clone(), ns), n, &dp).await,
+                ),
+                Undo::KubeFedCluster(ns, n) => (
+                    format!("KubeFedCluster `{ns}/{n}`"),
+                    del(&Api::<KubeFedCluster>::namespaced(host.clone(), ns), n, &dp).await,
+                ),
+            };
+            if let Err(e) = result {
+                tracing::warn!("rollback: failed to delete {what}: {e}");
+                leftovers.push(what);
+            }
+        }
+        leftovers
+    }
+}
+
+async fn del<K>(api: &Api<K>, name: &str, dp: &DeleteParams) -> Result<(), kube::Error>
+where
+    K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    match api.delete(name, dp).await {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+fn all_resources_rule() -> PolicyRule {
+    PolicyRule {
+        api_groups: Some(vec!["*".into()]),
+        resources: Some(vec!["*".into()]),
+        verbs: vec!["*".into()],
+        ..Default::default()
+    }
+}
+
+/// Cluster scope: everything, plus GET on every non-resource URL.
+fn cluster_scope_rules() -> Vec<PolicyRule> {
+    vec![
+        all_resources_rule(),
+        PolicyRule {
+            non_resource_urls: Some(vec!["*".into()]),
+            verbs: vec!["get".into()],
+            ..Default::default()
+        },
+    ]
+}
+
+/// Namespaced scope's health-check ClusterRole.
+fn health_check_rules() -> Vec<PolicyRule> {
+    vec![
+        PolicyRule {
+            non_resource_urls: Some(vec!["/healthz".into()]),
+            // NB: upstream writes a capital-G "Get", which RBAC never matches (verbs are
+            // case-sensitive); kept for wire compatibility. /healthz is public anyway.
+            verbs: vec!["Get".into()],
+            ..Default::default()
+        },
+        PolicyRule {
+            api_groups: Some(vec!["".into()]),
+            resources: Some(vec!["nodes".into()]),
+            verbs: vec!["list".into()],
+            ..Default::default()
+        },
+    ]
+}
+
+fn decode_base64(data: &str) -> Result<Vec<u8>> {
+    use base64::Engine as _;
+    let cleaned: String = data.chars().filter(|c| !c.is_whitespace()).collect();
+    Ok(base64::engine::general_purpose::STANDARD.decode(cleaned)?)
+}
+
+/// Never print a token: Secret data values become `<redacted>`.
+fn redact_secret_data(v: &mut serde_json::Value) {
+    if v.get("kind").and_then(|k| k.as_str()) == Some("Secret")
+        && let Some(data) = v.get_mut("data").and_then(|d| d.as_object_mut())
+    {
+        for value in data.values_mut() {
+            *value = serde_json::Value::String("<redacted>".into());
+        }
+    }
+}
