@@ -186,6 +186,9 @@ struct Run<'a> {
     undo: Vec<Undo>,
     written: Vec<Written>,
     objects: Vec<serde_json::Value>,
+    /// Server dry-run only: the member namespace does not exist, so the API server cannot
+    /// admit objects in it; they are planned without a request.
+    namespace_planned: bool,
 }
 
 /// Join `member` to the control plane on `host`.
@@ -209,6 +212,7 @@ pub async fn join(
         undo: Vec::new(),
         written: Vec::new(),
         objects: Vec::new(),
+        namespace_planned: false,
     };
     let scope = run.read_scope().await?;
     run.preflight().await?;
@@ -453,6 +457,8 @@ impl Run<'_> {
             Ok(_) => {
                 if self.options.dry_run.writes() {
                     self.undo.push(Undo::Namespace(ns.clone()));
+                } else {
+                    self.namespace_planned = true;
                 }
                 self.record(Location::Member, "namespace", None, &ns, "created");
                 Ok(())
@@ -528,7 +534,7 @@ impl Run<'_> {
         let ns = object.namespace().unwrap_or_default();
         let kind = K::kind(&K::DynamicType::default()).to_string();
         self.keep(&object);
-        if self.options.dry_run == DryRun::Client {
+        if self.options.dry_run == DryRun::Client || self.namespace_planned {
             self.record(Location::Member, resource, Some(&ns), &name, "created");
             return Ok(());
         }
@@ -719,7 +725,8 @@ impl Run<'_> {
             _ => Undo::RoleBinding(ns.clone().unwrap_or_default(), name.to_string()),
         };
         let Some(existing) = existing else {
-            if self.options.dry_run != DryRun::Client {
+            let planned_in_new_namespace = ns.is_some() && self.namespace_planned;
+            if self.options.dry_run != DryRun::Client && !planned_in_new_namespace {
                 api.create(&self.post_params(), &desired)
                     .await
                     .with_context(|| {

@@ -274,7 +274,13 @@ impl Deleter<'_> {
             self.outcome.errors.push(format!("{err:#}"));
             Ok(())
         } else {
-            Err(err)
+            Err(err.context(crate::error::Hinted {
+                message: format!(
+                    "unjoin stopped in cluster `{}`; nothing was removed from the host",
+                    self.context
+                ),
+                hint: "fix the cause and rerun, or pass --force to go on past member errors".into(),
+            }))
         }
     }
 }

@@ -131,7 +131,10 @@ fn causes_of(err: &anyhow::Error) -> Vec<String> {
     let texts: Vec<String> = err
         .chain()
         // A kube API error is rendered from its Status below; the Status link repeats it.
-        .filter(|c| c.downcast_ref::<kube::core::Status>().is_none())
+        .filter(|c| {
+            c.downcast_ref::<kube::core::Status>().is_none()
+                && c.downcast_ref::<Box<kube::core::Status>>().is_none()
+        })
         .map(|c| match c.downcast_ref::<kube::Error>() {
             Some(kube::Error::Api(s)) => {
                 let reason = if s.reason.is_empty() || s.reason == "Failed to parse error data" {

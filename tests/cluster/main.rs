@@ -5,5 +5,6 @@
 mod errors;
 mod federation;
 mod init;
+mod join;
 mod kubeconfig_rules;
 mod util;

@@ -1,0 +1,925 @@
+//! `join` and `unjoin` on real clusters: the objects Go kubefedctl writes, and the safety
+//! features on top.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use k8s_openapi::api::admissionregistration::v1::{
+    ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+};
+use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use kube::{Client, ResourceExt};
+use kubefedctl::api::KubeFedCluster;
+
+use crate::federation::federation;
+use crate::util::{client, kubefedctl, run, unique};
+
+/// A control plane of its own for each test: its namespace holds the KubeFedClusters.
+fn init(ns: &str, scope: &str) {
+    let out = run(kubefedctl().args([
+        "init",
+        "--host-cluster-context",
+        "fedhost",
+        "--kubefed-namespace",
+        ns,
+        "--scope",
+        scope,
+    ]));
+    assert_eq!(out.code, 0, "init: {}", out.stderr);
+}
+
+fn join(ns: &str, args: &[&str]) -> crate::util::Run {
+    run(kubefedctl()
+        .args([
+            "join",
+            "--host-cluster-context",
+            "fedhost",
+            "--kubefed-namespace",
+            ns,
+        ])
+        .args(args))
+}
+
+fn unjoin(ns: &str, args: &[&str]) -> crate::util::Run {
+    run(kubefedctl()
+        .args([
+            "unjoin",
+            "--host-cluster-context",
+            "fedhost",
+            "--kubefed-namespace",
+            ns,
+        ])
+        .args(args))
+}
+
+/// The registration objects that exist on a member, by kind and name.
+async fn member_objects(member: &Client, ns: &str, sa: &str) -> Vec<String> {
+    let role = format!("kubefed-controller-manager:{sa}");
+    let health = format!("kubefed-controller-manager:{ns}:healthcheck-{sa}");
+    let mut found = Vec::new();
+    if Api::<ServiceAccount>::namespaced(member.clone(), ns)
+        .get_opt(sa)
+        .await
+        .unwrap()
+        .is_some()
+    {
+        found.push(format!("ServiceAccount {sa}"));
+    }
+    if Api::<Secret>::namespaced(member.clone(), ns)
+        .get_opt(sa)
+        .await
+        .unwrap()
+        .is_some()
+    {
+        found.push(format!("Secret {sa}"));
+    }
+    for name in [&role, &health] {
+        if Api::<ClusterRole>::all(member.clone())
+            .get_opt(name)
+            .await
+            .unwrap()
+            .is_some()
+        {
+            found.push(format!("ClusterRole {name}"));
+        }
+        if Api::<ClusterRoleBinding>::all(member.clone())
+            .get_opt(name)
+            .await
+            .unwrap()
+            .is_some()
+        {
+            found.push(format!("ClusterRoleBinding {name}"));
+        }
+    }
+    if Api::<Role>::namespaced(member.clone(), ns)
+        .get_opt(&role)
+        .await
+        .unwrap()
+        .is_some()
+    {
+        found.push(format!("Role {role}"));
+    }
+    if Api::<RoleBinding>::namespaced(member.clone(), ns)
+        .get_opt(&role)
+        .await
+        .unwrap()
+        .is_some()
+    {
+        found.push(format!("RoleBinding {role}"));
+    }
+    found
+}
+
+async fn host_secrets(host: &Client, ns: &str, prefix: &str) -> Vec<Secret> {
+    Api::<Secret>::namespaced(host.clone(), ns)
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|s| s.name_any().starts_with(prefix))
+        .collect()
+}
+
+fn kubeconfig_ca() -> Vec<u8> {
+    std::fs::read(federation().dir.join("pki/ca.crt")).unwrap()
+}
+
+#[tokio::test]
+async fn join_member_cluster_scope_writes_go_kubefedctl_objects_and_unjoin_removes_them() {
+    let ns = unique("kf-join");
+    let name = unique("m1");
+    init(&ns, "Cluster");
+    let out = join(&ns, &[&name, "--cluster-context", "member1"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        format!("kubefedcluster.core.kubefed.io/{name} created\n")
+    );
+
+    let member = client("member1").await;
+    let host = client("fedhost").await;
+    let sa_name = format!("{name}-fedhost");
+    let role = format!("kubefed-controller-manager:{sa_name}");
+
+    let sa = Api::<ServiceAccount>::namespaced(member.clone(), &ns)
+        .get(&sa_name)
+        .await
+        .unwrap();
+    assert_eq!(
+        sa.metadata.annotations,
+        Some(BTreeMap::from([(
+            "kubernetes.io/enforce-mountable-secrets".to_string(),
+            "true".to_string()
+        )]))
+    );
+    assert_eq!(sa.automount_service_account_token, Some(false));
+    assert_eq!(sa.metadata.labels, None);
+
+    let token_secret = Api::<Secret>::namespaced(member.clone(), &ns)
+        .get(&sa_name)
+        .await
+        .unwrap();
+    assert_eq!(
+        token_secret.type_.as_deref(),
+        Some("kubernetes.io/service-account-token")
+    );
+    assert_eq!(
+        token_secret
+            .annotations()
+            .get("kubernetes.io/service-account.name"),
+        Some(&sa_name)
+    );
+    let token = token_secret.data.as_ref().unwrap()["token"].0.clone();
+
+    let cr = Api::<ClusterRole>::all(member.clone())
+        .get(&role)
+        .await
+        .unwrap();
+    let rules = serde_json::to_value(cr.rules).unwrap();
+    assert_eq!(
+        rules,
+        serde_json::json!([
+            {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+            {"nonResourceURLs": ["*"], "verbs": ["get"]}
+        ])
+    );
+    let crb = Api::<ClusterRoleBinding>::all(member.clone())
+        .get(&role)
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&crb.role_ref).unwrap(),
+        serde_json::json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role})
+    );
+    assert_eq!(
+        serde_json::to_value(&crb.subjects).unwrap(),
+        serde_json::json!([{"kind": "ServiceAccount", "name": sa_name, "namespace": ns}])
+    );
+
+    let kfc = Api::<KubeFedCluster>::namespaced(host.clone(), &ns)
+        .get(&name)
+        .await
+        .unwrap();
+    assert_eq!(kfc.spec.api_endpoint, federation().server_of("member1"));
+    assert_eq!(
+        kfc.spec.ca_bundle.as_ref().unwrap().0,
+        kubeconfig_ca(),
+        "caBundle from the inline kubeconfig CA"
+    );
+    assert!(kfc.spec.disabled_tls_validations.is_empty());
+    assert_eq!(kfc.spec.proxy_url.as_deref(), Some(""));
+    assert_eq!(kfc.labels().len(), 0);
+    assert_eq!(
+        kfc.annotations()
+            .get("kubefedctl.io/host-cluster-name")
+            .map(String::as_str),
+        Some("fedhost")
+    );
+    let secret_name = kfc.spec.secret_ref.name.clone();
+    assert!(
+        secret_name.starts_with(&format!("{name}-")) && secret_name.len() == name.len() + 6,
+        "{secret_name}"
+    );
+    let host_secret = Api::<Secret>::namespaced(host.clone(), &ns)
+        .get(&secret_name)
+        .await
+        .unwrap();
+    assert_eq!(host_secret.type_.as_deref(), Some("Opaque"));
+    let data = host_secret.data.unwrap();
+    assert_eq!(data.keys().collect::<Vec<_>>(), vec!["token"]);
+    assert_eq!(data["token"].0, token);
+    assert!(host_secret.metadata.labels.is_none() && host_secret.metadata.annotations.is_none());
+
+    let out = unjoin(&ns, &[&name, "--cluster-context", "member1"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        format!("kubefedcluster.core.kubefed.io/{name} unjoined\n")
+    );
+    assert_eq!(
+        member_objects(&member, &ns, &sa_name).await,
+        Vec::<String>::new()
+    );
+    assert!(
+        Api::<KubeFedCluster>::namespaced(host.clone(), &ns)
+            .get_opt(&name)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        Api::<Secret>::namespaced(host.clone(), &ns)
+            .get_opt(&secret_name)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The member's joining namespace goes (it is not the host's).
+    let member_ns = Api::<Namespace>::all(member.clone())
+        .get_opt(&ns)
+        .await
+        .unwrap();
+    assert!(member_ns.is_none_or(|n| n.metadata.deletion_timestamp.is_some()));
+
+    // Unjoin is idempotent.
+    let again = unjoin(&ns, &[&name, "--cluster-context", "member1"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+}
+
+#[tokio::test]
+async fn host_self_join_and_unjoin_keeps_the_control_plane_namespace() {
+    let ns = unique("kf-self");
+    let name = unique("host");
+    init(&ns, "Cluster");
+    let out = join(&ns, &[&name, "--cluster-context", "fedhost"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let host = client("fedhost").await;
+    let kfc = Api::<KubeFedCluster>::namespaced(host.clone(), &ns)
+        .get(&name)
+        .await
+        .unwrap();
+    assert_eq!(kfc.spec.api_endpoint, federation().server_of("fedhost"));
+    let out = unjoin(&ns, &[&name, "--cluster-context", "fedhost"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let kept = Api::<Namespace>::all(host.clone()).get(&ns).await.unwrap();
+    assert!(
+        kept.metadata.deletion_timestamp.is_none(),
+        "unjoin deleted the host's control-plane namespace"
+    );
+    assert_eq!(
+        member_objects(&host, &ns, &format!("{name}-fedhost")).await,
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
+async fn join_namespaced_scope_writes_role_and_health_check_cluster_role() {
+    let ns = unique("kf-nsjoin");
+    let name = unique("m2");
+    init(&ns, "Namespaced");
+    let out = join(&ns, &[&name, "--cluster-context", "member2"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let member = client("member2").await;
+    let sa = format!("{name}-fedhost");
+    let role = format!("kubefed-controller-manager:{sa}");
+    let health = format!("kubefed-controller-manager:{ns}:healthcheck-{sa}");
+    let r = Api::<Role>::namespaced(member.clone(), &ns)
+        .get(&role)
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(r.rules).unwrap(),
+        serde_json::json!([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}])
+    );
+    let rb = Api::<RoleBinding>::namespaced(member.clone(), &ns)
+        .get(&role)
+        .await
+        .unwrap();
+    assert_eq!(rb.role_ref.kind, "Role");
+    let hc = Api::<ClusterRole>::all(member.clone())
+        .get(&health)
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(hc.rules).unwrap(),
+        serde_json::json!([
+            {"nonResourceURLs": ["/healthz"], "verbs": ["Get"]},
+            {"apiGroups": [""], "resources": ["nodes"], "verbs": ["list"]}
+        ])
+    );
+    assert!(
+        Api::<ClusterRoleBinding>::all(member.clone())
+            .get_opt(&health)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        Api::<ClusterRole>::all(member.clone())
+            .get_opt(&role)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let out = unjoin(&ns, &[&name, "--cluster-context", "member2"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        member_objects(&member, &ns, &sa).await,
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
+async fn rejoin_fails_by_default_and_updates_without_leaking_secrets() {
+    let ns = unique("kf-rejoin");
+    let name = unique("m1");
+    init(&ns, "Cluster");
+    let host = client("fedhost").await;
+    assert_eq!(join(&ns, &[&name, "--cluster-context", "member1"]).code, 0);
+    let again = join(&ns, &[&name, "--cluster-context", "member1"]);
+    assert_eq!(again.code, 1);
+    assert_eq!(
+        again.stderr,
+        format!(
+            "error: service account: {name}-fedhost already exists in joining cluster: {name}\n\nhint: the cluster looks joined \
+             already: `kubefedctl unjoin {name}` first, or rerun with --error-on-existing=false to update the join\n"
+        )
+    );
+    for _ in 0..2 {
+        let update = join(
+            &ns,
+            &[
+                &name,
+                "--cluster-context",
+                "member1",
+                "--error-on-existing=false",
+            ],
+        );
+        assert_eq!(update.code, 0, "{}", update.stderr);
+        assert_eq!(
+            update.stdout,
+            format!("kubefedcluster.core.kubefed.io/{name} updated\n")
+        );
+    }
+    // NB: Go kubefedctl leaks one generated host Secret per re-join; we reuse the referenced one.
+    assert_eq!(host_secrets(&host, &ns, &format!("{name}-")).await.len(), 1);
+
+    // With --secret-name: the same Secret, unchanged when the token is the same.
+    let named = unique("m1named");
+    let secret = format!("{named}-creds");
+    assert_eq!(
+        join(
+            &ns,
+            &[
+                &named,
+                "--cluster-context",
+                "member1",
+                "--secret-name",
+                &secret
+            ]
+        )
+        .code,
+        0
+    );
+    let kfc = Api::<KubeFedCluster>::namespaced(host.clone(), &ns)
+        .get(&named)
+        .await
+        .unwrap();
+    assert_eq!(kfc.spec.secret_ref.name, secret);
+    let before = Api::<Secret>::namespaced(host.clone(), &ns)
+        .get(&secret)
+        .await
+        .unwrap();
+    let out = join(
+        &ns,
+        &[
+            &named,
+            "--cluster-context",
+            "member1",
+            "--secret-name",
+            &secret,
+            "--error-on-existing=false",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let after = Api::<Secret>::namespaced(host.clone(), &ns)
+        .get(&secret)
+        .await
+        .unwrap();
+    assert_eq!(before.resource_version(), after.resource_version());
+    for n in [&name, &named] {
+        assert_eq!(unjoin(&ns, &[n, "--cluster-context", "member1"]).code, 0);
+    }
+    assert!(host_secrets(&host, &ns, &name).await.is_empty());
+}
+
+#[tokio::test]
+async fn unsafe_host_context_fails_before_any_write_and_rename_context_fixes_it() {
+    let ns = unique("kf-unsafe");
+    let name = unique("m2");
+    init(&ns, "Cluster");
+    let out = run(kubefedctl().args([
+        "join",
+        &name,
+        "--cluster-context",
+        "member2",
+        "--host-cluster-context",
+        "kubernetes-admin@kubernetes",
+        "--kubefed-namespace",
+        &ns,
+    ]));
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: the host context name `kubernetes-admin@kubernetes` cannot be used in object names: ServiceAccount name \
+             `{name}-kubernetes-admin@kubernetes` contains `@` (a name must consist of lower-case letters, digits, '-' and '.')\n\n\
+             hint: pass --host-cluster-name kubernetes-admin-kubernetes, or rename the context: `kubectl config rename-context \
+             kubernetes-admin@kubernetes kubernetes-admin-kubernetes` (or rerun with --rename-context)\n"
+        )
+    );
+    let member = client("member2").await;
+    assert!(
+        Api::<Namespace>::all(member.clone())
+            .get_opt(&ns)
+            .await
+            .unwrap()
+            .is_none(),
+        "namespace written"
+    );
+
+    // --rename-context on a copy of the kubeconfig.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("config");
+    std::fs::copy(&federation().kubeconfig, &copy).unwrap();
+    let original: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(&copy).unwrap()).unwrap();
+    let out = run(crate::util::kubefedctl_bare()
+        .arg("--kubeconfig")
+        .arg(&copy)
+        .args([
+            "join",
+            &name,
+            "--cluster-context",
+            "member2",
+            "--host-cluster-context",
+            "kubernetes-admin@kubernetes",
+            "--kubefed-namespace",
+            &ns,
+            "--rename-context",
+        ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains(
+        "Renamed context `kubernetes-admin@kubernetes` to `kubernetes-admin-kubernetes`"
+    ));
+    let renamed: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(&copy).unwrap()).unwrap();
+    let mut expected = original.clone();
+    for c in expected["contexts"].as_array_mut().unwrap() {
+        if c["name"] == "kubernetes-admin@kubernetes" {
+            c["name"] = "kubernetes-admin-kubernetes".into();
+        }
+    }
+    assert_eq!(renamed, expected, "only the context name changed");
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(
+        std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let backups: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("config.kubefedctl-backup-")
+        })
+        .collect();
+    assert_eq!(backups.len(), 1);
+    let backup: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(backups[0].path()).unwrap()).unwrap();
+    assert_eq!(backup, original);
+    let sa = format!("{name}-kubernetes-admin-kubernetes");
+    assert!(
+        Api::<ServiceAccount>::namespaced(member.clone(), &ns)
+            .get_opt(&sa)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let out = run(crate::util::kubefedctl_bare()
+        .arg("--kubeconfig")
+        .arg(&copy)
+        .args([
+            "unjoin",
+            &name,
+            "--cluster-context",
+            "member2",
+            "--host-cluster-context",
+            "kubernetes-admin-kubernetes",
+            "--kubefed-namespace",
+            &ns,
+        ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        member_objects(&member, &ns, &sa).await,
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn unsafe_cluster_name_suggests_a_safe_one() {
+    let out = run(kubefedctl().args([
+        "join",
+        "kubernetes-admin@kubernetes",
+        "--host-cluster-context",
+        "fedhost",
+    ]));
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr,
+        "error: cluster name `kubernetes-admin@kubernetes` contains `@` (a name must consist of lower-case letters, digits, \
+         '-' and '.')\n\nhint: choose a valid name and keep the context: `kubefedctl join kubernetes-admin-kubernetes \
+         --cluster-context kubernetes-admin@kubernetes`\n"
+    );
+}
+
+#[tokio::test]
+async fn join_through_exec_plugin_and_insecure_context() {
+    let ns = unique("kf-auth");
+    init(&ns, "Cluster");
+    let host = client("fedhost").await;
+    let exec = unique("exec");
+    let out = join(&ns, &[&exec, "--cluster-context", "exec-member1"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let insecure = unique("insecure");
+    let out = join(&ns, &[&insecure, "--cluster-context", "insecure-member2"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let kfcs = Api::<KubeFedCluster>::namespaced(host.clone(), &ns);
+    let e = kfcs.get(&exec).await.unwrap();
+    assert_eq!(e.spec.ca_bundle.unwrap().0, kubeconfig_ca());
+    let i = kfcs.get(&insecure).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&i.spec.disabled_tls_validations).unwrap(),
+        serde_json::json!(["*"])
+    );
+    // No CA in the kubeconfig: the token Secret's ca.crt (the cluster's root CA).
+    assert_eq!(i.spec.ca_bundle.unwrap().0, kubeconfig_ca());
+    assert_eq!(i.spec.api_endpoint, federation().server_of("member2"));
+    for (n, ctx) in [(&exec, "exec-member1"), (&insecure, "insecure-member2")] {
+        assert_eq!(unjoin(&ns, &[n, "--cluster-context", ctx]).code, 0);
+    }
+}
+
+#[tokio::test]
+async fn dry_run_writes_nothing_and_prints_both_sides_redacted() {
+    let ns = unique("kf-dry");
+    let name = unique("m1");
+    init(&ns, "Cluster");
+    let member = client("member1").await;
+    let host = client("fedhost").await;
+    let out = run(kubefedctl().args([
+        "join",
+        &name,
+        "--cluster-context",
+        "member1",
+        "--host-cluster-context",
+        "fedhost",
+        "--kubefed-namespace",
+        &ns,
+        "--dry-run",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let list: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let kinds: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "Namespace",
+            "ServiceAccount",
+            "Secret",
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "Secret",
+            "KubeFedCluster"
+        ]
+    );
+    assert_eq!(list["items"][5]["data"]["token"], "<redacted>");
+    assert!(
+        !out.stdout
+            .contains(&base64::engine::general_purpose::STANDARD.encode("exec-"))
+    );
+    let server = run(kubefedctl().args([
+        "join",
+        &name,
+        "--cluster-context",
+        "member1",
+        "--host-cluster-context",
+        "fedhost",
+        "--kubefed-namespace",
+        &ns,
+        "--dry-run=server",
+    ]));
+    assert_eq!(server.code, 0, "{}", server.stderr);
+    assert_eq!(
+        server.stdout,
+        format!("kubefedcluster.core.kubefed.io/{name} created (server dry run)\n")
+    );
+    assert!(
+        Api::<Namespace>::all(member.clone())
+            .get_opt(&ns)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        Api::<KubeFedCluster>::namespaced(host.clone(), &ns)
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert!(host_secrets(&host, &ns, &name).await.is_empty());
+}
+
+/// A join that fails at its last step (the host rejects the KubeFedCluster) leaves nothing
+/// behind on either cluster, and the same command succeeds once the cause is gone.
+#[tokio::test]
+async fn failed_join_rolls_back_everything_and_rerun_succeeds() {
+    let ns = unique("kf-fail");
+    let name = unique("m2");
+    init(&ns, "Cluster");
+    let host = client("fedhost").await;
+    let member = client("member2").await;
+    // An admission policy on the host that refuses this KubeFedCluster.
+    let policy_name = unique("deny-kfc");
+    let policy: ValidatingAdmissionPolicy = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": policy_name},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {"resourceRules": [{
+                "apiGroups": ["core.kubefed.io"], "apiVersions": ["*"],
+                "operations": ["CREATE"], "resources": ["kubefedclusters"]
+            }]},
+            "validations": [{"expression": format!("object.metadata.name != '{name}'"), "message": "refused by test policy"}]
+        }
+    }))
+    .unwrap();
+    let binding: ValidatingAdmissionPolicyBinding = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": policy_name},
+        "spec": {"policyName": policy_name, "validationActions": ["Deny"]}
+    }))
+    .unwrap();
+    let policies: Api<ValidatingAdmissionPolicy> = Api::all(host.clone());
+    let bindings: Api<ValidatingAdmissionPolicyBinding> = Api::all(host.clone());
+    policies
+        .create(&PostParams::default(), &policy)
+        .await
+        .unwrap();
+    bindings
+        .create(&PostParams::default(), &binding)
+        .await
+        .unwrap();
+    // Policies take effect asynchronously: wait until a dry-run create is refused.
+    let kfcs = Api::<KubeFedCluster>::namespaced(host.clone(), &ns);
+    let probe: KubeFedCluster = serde_json::from_value(serde_json::json!({
+        "apiVersion": "core.kubefed.io/v1beta1", "kind": "KubeFedCluster",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"apiEndpoint": "https://x", "secretRef": {"name": "x"}}
+    }))
+    .unwrap();
+    let dry = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    for _ in 0..100 {
+        if kfcs.create(&dry, &probe).await.is_err() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    let out = join(&ns, &[&name, "--cluster-context", "member2"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.starts_with(&format!(
+            "error: failed to join cluster `{name}`; every object this run created was deleted again\n\nCaused by:\n    \
+             failed to create KubeFedCluster `{ns}/{name}` in cluster `fedhost`\n"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("refused by test policy"),
+        "{}",
+        out.stderr
+    );
+    let sa = format!("{name}-fedhost");
+    assert_eq!(
+        member_objects(&member, &ns, &sa).await,
+        Vec::<String>::new()
+    );
+    assert!(
+        host_secrets(&host, &ns, &name).await.is_empty(),
+        "host Secret left behind"
+    );
+
+    bindings
+        .delete(&policy_name, &DeleteParams::default())
+        .await
+        .unwrap();
+    policies
+        .delete(&policy_name, &DeleteParams::default())
+        .await
+        .unwrap();
+    let mut rerun = join(&ns, &[&name, "--cluster-context", "member2"]);
+    for _ in 0..50 {
+        if rerun.code == 0 || !rerun.stderr.contains("refused by test policy") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        rerun = join(&ns, &[&name, "--cluster-context", "member2"]);
+    }
+    assert_eq!(rerun.code, 0, "{}", rerun.stderr);
+    assert_eq!(
+        unjoin(&ns, &[&name, "--cluster-context", "member2"]).code,
+        0
+    );
+}
+
+#[tokio::test]
+async fn member_without_rights_fails_naming_object_and_cluster_and_leaves_nothing() {
+    let ns = unique("kf-limited");
+    let name = unique("lim");
+    init(&ns, "Cluster");
+    let out = join(&ns, &[&name, "--cluster-context", "limited-member1"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("in cluster `limited-member1`") && out.stderr.contains("forbidden"),
+        "{}",
+        out.stderr
+    );
+    let member = client("member1").await;
+    assert_eq!(
+        member_objects(&member, &ns, &format!("{name}-fedhost")).await,
+        Vec::<String>::new()
+    );
+    assert!(
+        Api::<Namespace>::all(member)
+            .get_opt(&ns)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn concurrent_join_of_two_members_with_summary() {
+    let ns = unique("kf-multi");
+    init(&ns, "Cluster");
+    // The cluster names are the contexts here.
+    let out = join(&ns, &["member1", "member2"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "kubefedcluster.core.kubefed.io/member1 created\nkubefedcluster.core.kubefed.io/member2 created\n"
+    );
+    assert_eq!(
+        out.stderr,
+        "CLUSTER  RESULT\nmember1  joined\nmember2  joined\n"
+    );
+    let host = client("fedhost").await;
+    let kfcs = Api::<KubeFedCluster>::namespaced(host, &ns)
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    assert_eq!(kfcs.items.len(), 2);
+    for m in ["member1", "member2"] {
+        assert_eq!(unjoin(&ns, &[m]).code, 0);
+    }
+    let usage = join(&ns, &["member1", "member2", "--cluster-context", "member1"]);
+    assert_eq!(usage.code, 2);
+    assert_eq!(
+        usage.stderr,
+        "error: --cluster-context can only be used when joining a single cluster\n"
+    );
+}
+
+#[tokio::test]
+async fn unjoin_force_with_unreachable_member_removes_the_host_side() {
+    let fed = federation();
+    let ns = unique("kf-force");
+    init(&ns, "Cluster");
+    let scratch = unique("scratch");
+    let scratch_kubeconfig = fed.add_cluster(&scratch);
+    // A kubeconfig with the federation's contexts plus the scratch cluster's.
+    let merged = format!(
+        "{}:{}",
+        fed.kubeconfig.display(),
+        scratch_kubeconfig.display()
+    );
+    let cmd = |args: &[&str]| {
+        let mut c = crate::util::kubefedctl_bare();
+        c.env("KUBECONFIG", &merged)
+            .args([
+                "--host-cluster-context",
+                "fedhost",
+                "--kubefed-namespace",
+                &ns,
+            ])
+            .args(args);
+        run(&mut c)
+    };
+    // The scratch API server has no token controller: joining it times out, naming the Secret.
+    let out = cmd(&["join", &scratch, "--token-timeout", "2s"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains(&format!(
+            "timed out after 2 s waiting for a token in Secret `{ns}/{scratch}-fedhost` in cluster `{scratch}`"
+        )),
+        "{}",
+        out.stderr
+    );
+    // Join it with the member being fedhost's API under the scratch name instead, then make
+    // the member unreachable by stopping the scratch API server.
+    let pid = fed.pid_of(&format!("{scratch}-apiserver"));
+    let out = cmd(&["join", &scratch, "--cluster-context", "member1"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let no_force = cmd(&["unjoin", &scratch]);
+    assert_eq!(no_force.code, 1);
+    assert!(
+        no_force.stderr.contains("pass --force"),
+        "{}",
+        no_force.stderr
+    );
+    let forced = cmd(&["unjoin", &scratch, "--force"]);
+    fed.remove_cluster(&scratch);
+    assert_eq!(forced.code, 0, "{}", forced.stderr);
+    assert_eq!(
+        forced.stdout,
+        format!("kubefedcluster.core.kubefed.io/{scratch} unjoined\n")
+    );
+    assert!(
+        forced
+            .stderr
+            .contains(&format!("these objects may remain in cluster `{scratch}`")),
+        "{}",
+        forced.stderr
+    );
+    let host = client("fedhost").await;
+    assert!(
+        Api::<KubeFedCluster>::namespaced(host, &ns)
+            .get_opt(&scratch)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The objects really are still on member1 (the cluster that was joined under that name).
+    let member = client("member1").await;
+    let left = member_objects(&member, &ns, &format!("{scratch}-fedhost")).await;
+    assert!(!left.is_empty());
+    let cleanup = cmd(&["unjoin", &scratch, "--cluster-context", "member1"]);
+    assert_eq!(cleanup.code, 0, "{}", cleanup.stderr);
+    assert_eq!(
+        member_objects(&member, &ns, &format!("{scratch}-fedhost")).await,
+        Vec::<String>::new()
+    );
+}
