@@ -54,7 +54,7 @@ fi
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 cd "$here"
 say "building kubefedctl and kubefed-controller-manager $kubefed_version with $go_version into $out"
-say "(cold: downloads ~0.2 GB of modules and compiles for several minutes; warm: seconds)"
+say "(cold: downloads ~60 MB of modules, ~360 MB unpacked, and compiles for ~2-3 min on 2 cores; warm: instant)"
 mkdir -p "$out"
 rm -f "$stamp"
 start=$(date +%s)
