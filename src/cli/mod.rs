@@ -11,6 +11,7 @@ use crate::kubeconfig::{ClusterAccess, LoadedKubeconfig};
 use crate::ops::DryRun;
 use crate::output::Printer;
 
+pub mod clusters;
 pub mod init;
 pub mod join;
 pub mod unjoin;
@@ -113,9 +114,19 @@ impl GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Init(init::InitArgs),
+    Clusters(clusters::ClustersArgs),
+    /// Display resources (kubectl style): `get clusters`
+    #[command(subcommand)]
+    Get(GetCommand),
     Join(join::JoinArgs),
     Unjoin(unjoin::UnjoinArgs),
     Version(version::VersionArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GetCommand {
+    /// Same as `kubefedctl clusters`
+    Clusters(clusters::ClustersArgs),
 }
 
 /// Run the parsed command line.
@@ -123,6 +134,9 @@ pub async fn run(cli: Cli) -> Result<()> {
     let Cli { global, command } = cli;
     match command {
         Command::Init(args) => init::run(args, &global).await,
+        Command::Clusters(args) | Command::Get(GetCommand::Clusters(args)) => {
+            clusters::run(args, &global).await
+        }
         Command::Join(args) => join::run(args, &global).await,
         Command::Unjoin(args) => unjoin::run(args, &global).await,
         Command::Version(args) => version::run(args, &global),

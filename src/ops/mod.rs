@@ -2,6 +2,7 @@
 //! out, progress through a [`Reporter`].
 
 pub mod apply;
+pub mod clusters;
 pub mod init;
 pub mod join;
 pub mod names;

@@ -923,3 +923,75 @@ async fn unjoin_force_with_unreachable_member_removes_the_host_side() {
         Vec::<String>::new()
     );
 }
+
+#[tokio::test]
+async fn clusters_lists_joined_clusters_with_a_live_probe_using_their_credentials() {
+    let ns = unique("kf-list");
+    init(&ns, "Cluster");
+    let a = unique("a");
+    let b = unique("b");
+    assert_eq!(join(&ns, &[&a, "--cluster-context", "member1"]).code, 0);
+    assert_eq!(
+        join(&ns, &[&b, "--cluster-context", "insecure-member2"]).code,
+        0
+    );
+    let list = || {
+        run(kubefedctl().args([
+            "clusters",
+            "--host-cluster-context",
+            "fedhost",
+            "--kubefed-namespace",
+            &ns,
+        ]))
+    };
+    let out = list();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", out.stdout);
+    assert!(lines[0].starts_with("NAME") && lines[0].contains("PROBE"));
+    assert!(
+        lines[1].starts_with(&a) && lines[1].contains("ok (v1.37.2)"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with(&b) && lines[2].contains("ok (v1.37.2)"),
+        "{}",
+        lines[2]
+    );
+
+    // Break one cluster's stored credentials: the probe says so.
+    let host = client("fedhost").await;
+    let kfc = Api::<KubeFedCluster>::namespaced(host.clone(), &ns)
+        .get(&a)
+        .await
+        .unwrap();
+    Api::<Secret>::namespaced(host.clone(), &ns)
+        .delete(&kfc.spec.secret_ref.name, &DeleteParams::default())
+        .await
+        .unwrap();
+    let json = run(kubefedctl().args([
+        "get",
+        "clusters",
+        "--host-cluster-context",
+        "fedhost",
+        "--kubefed-namespace",
+        &ns,
+        "-o",
+        "json",
+    ]));
+    let rows: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(rows[0]["name"], a.as_str());
+    assert_eq!(rows[0]["probeOk"], false);
+    assert_eq!(
+        rows[0]["probe"],
+        format!(
+            "credentials Secret `{}` is missing",
+            kfc.spec.secret_ref.name
+        )
+    );
+    assert_eq!(rows[1]["probeOk"], true);
+    for (n, ctx) in [(&a, "member1"), (&b, "insecure-member2")] {
+        assert_eq!(unjoin(&ns, &[n, "--cluster-context", ctx]).code, 0);
+    }
+}
