@@ -56,6 +56,10 @@ pub struct JoinArgs {
     #[arg(short = 'y', long)]
     pub yes: bool,
 
+    /// Join even if the cluster is already joined under another name
+    #[arg(long)]
+    pub allow_duplicate: bool,
+
     /// API endpoint recorded in the KubeFedCluster [default: the context's server]
     #[arg(long, value_name = "URL")]
     pub api_endpoint: Option<String>,
@@ -95,6 +99,7 @@ pub async fn run(args: JoinArgs, global: &GlobalArgs) -> Result<()> {
         rename_context: rename,
         yes,
         api_endpoint,
+        allow_duplicate,
         token_timeout,
         output,
     } = args;
@@ -244,6 +249,7 @@ pub async fn run(args: JoinArgs, global: &GlobalArgs) -> Result<()> {
         dry_run: global.dry_run(),
         token_timeout,
         api_endpoint: api_endpoint.clone(),
+        allow_duplicate,
     };
 
     let results = futures::future::join_all(clusters.iter().map(|cluster| {

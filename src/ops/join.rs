@@ -31,6 +31,10 @@ use crate::kubeconfig::ClusterAccess;
 /// object names, so `unjoin` finds them without being told `--host-cluster-name` again.
 pub const HOST_CLUSTER_NAME_ANNOTATION: &str = "kubefedctl.io/host-cluster-name";
 
+/// Annotation on the KubeFedCluster recording the member's `kube-system` namespace UID, which
+/// identifies the physical cluster: joining it again under another name is refused.
+pub const CLUSTER_UID_ANNOTATION: &str = "kubefedctl.io/cluster-uid";
+
 /// Token Secret annotation naming its ServiceAccount.
 const SA_NAME_ANNOTATION: &str = "kubernetes.io/service-account.name";
 const SA_TOKEN_TYPE: &str = "kubernetes.io/service-account-token";
@@ -52,6 +56,8 @@ pub struct JoinOptions {
     pub token_timeout: Duration,
     /// `--api-endpoint`: what goes into the KubeFedCluster instead of the kubeconfig's server.
     pub api_endpoint: Option<String>,
+    /// `--allow-duplicate`: join a cluster already joined under another name.
+    pub allow_duplicate: bool,
 }
 
 /// A name problem found before any write.
@@ -189,6 +195,8 @@ struct Run<'a> {
     /// Server dry-run only: the member namespace does not exist, so the API server cannot
     /// admit objects in it; they are planned without a request.
     namespace_planned: bool,
+    /// The member's `kube-system` namespace UID, when readable.
+    member_uid: Option<String>,
 }
 
 /// Join `member` to the control plane on `host`.
@@ -213,6 +221,7 @@ pub async fn join(
         written: Vec::new(),
         objects: Vec::new(),
         namespace_planned: false,
+        member_uid: None,
     };
     let scope = run.read_scope().await?;
     run.preflight().await?;
@@ -318,8 +327,9 @@ impl Run<'_> {
 
     /// Refuse before any write when an object join would create already exists and
     /// `--error-on-existing` is on.
-    async fn preflight(&self) -> Result<()> {
+    async fn preflight(&mut self) -> Result<()> {
         self.reporter.step("preflight checks");
+        self.check_duplicate().await?;
         let ns = &self.options.namespace;
         let sa_api: Api<ServiceAccount> = Api::namespaced(self.member.client.clone(), ns);
         let sa = &self.names.service_account;
@@ -385,6 +395,50 @@ impl Run<'_> {
                     ));
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Refuse to join a physical cluster that is already joined under another name
+    /// (upstream #749), recognised by its `kube-system` namespace UID.
+    async fn check_duplicate(&mut self) -> Result<()> {
+        let kube_system = Api::<Namespace>::all(self.member.client.clone())
+            .get_opt("kube-system")
+            .await;
+        // A member user who may not read namespaces cannot be checked; the join itself decides.
+        self.member_uid = kube_system.ok().flatten().and_then(|n| n.uid());
+        let Some(uid) = &self.member_uid else {
+            return Ok(());
+        };
+        if self.options.allow_duplicate {
+            return Ok(());
+        }
+        let ns = &self.options.namespace;
+        let kfcs = Api::<KubeFedCluster>::namespaced(self.host.client.clone(), ns)
+            .list(&kube::api::ListParams::default())
+            .await
+            .with_context(|| {
+                format!(
+                    "failed to list KubeFedClusters in namespace `{ns}` of cluster `{}`",
+                    self.host_ctx()
+                )
+            })?;
+        if let Some(other) = kfcs.items.iter().find(|k| {
+            k.name_any() != self.options.cluster_name
+                && k.annotations().get(CLUSTER_UID_ANNOTATION) == Some(uid)
+        }) {
+            return Err(hinted(
+                format!(
+                    "cluster `{}` (context `{}`) is already joined as `{}`: both have kube-system namespace UID {uid}",
+                    self.options.cluster_name,
+                    self.member_ctx(),
+                    other.name_any()
+                ),
+                format!(
+                    "use the existing registration, `kubefedctl unjoin {}` first, or pass --allow-duplicate",
+                    other.name_any()
+                ),
+            ));
         }
         Ok(())
     }
@@ -957,10 +1011,14 @@ impl Run<'_> {
         };
         let mut object = KubeFedCluster::new(&name, spec);
         object.metadata.namespace = Some(ns.clone());
-        object.metadata.annotations = Some(BTreeMap::from([(
+        let mut annotations = BTreeMap::from([(
             HOST_CLUSTER_NAME_ANNOTATION.to_string(),
             self.options.host_cluster_name.clone(),
-        )]));
+        )]);
+        if let Some(uid) = &self.member_uid {
+            annotations.insert(CLUSTER_UID_ANNOTATION.to_string(), uid.clone());
+        }
+        object.metadata.annotations = Some(annotations.clone());
         self.keep(&object);
         let resource = "kubefedcluster.core.kubefed.io";
         let api: Api<KubeFedCluster> = Api::namespaced(self.host.client.clone(), &ns);
@@ -995,7 +1053,7 @@ impl Run<'_> {
             Some(_) => {
                 // As upstream: a JSON merge patch of the whole spec (plus our annotation).
                 let patch = serde_json::json!({
-                    "metadata": {"annotations": {HOST_CLUSTER_NAME_ANNOTATION: self.options.host_cluster_name}},
+                    "metadata": {"annotations": annotations},
                     "spec": object.spec,
                 });
                 let params = PatchParams {

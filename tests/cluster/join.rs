@@ -390,20 +390,43 @@ async fn rejoin_fails_by_default_and_updates_without_leaking_secrets() {
     // With --secret-name: the same Secret, unchanged when the token is the same.
     let named = unique("m1named");
     let secret = format!("{named}-creds");
-    assert_eq!(
-        join(
-            &ns,
-            &[
-                &named,
-                "--cluster-context",
-                "member1",
-                "--secret-name",
-                &secret
-            ]
-        )
-        .code,
-        0
+    // The same physical cluster under a second name is refused (upstream #749) ...
+    let dup = join(
+        &ns,
+        &[
+            &named,
+            "--cluster-context",
+            "member1",
+            "--secret-name",
+            &secret,
+        ],
     );
+    assert_eq!(dup.code, 1);
+    assert!(
+        dup.stderr.starts_with(&format!(
+            "error: cluster `{named}` (context `member1`) is already joined as `{name}`: both have kube-system namespace UID "
+        )),
+        "{}",
+        dup.stderr
+    );
+    assert!(
+        dup.stderr.contains("or pass --allow-duplicate"),
+        "{}",
+        dup.stderr
+    );
+    // ... unless asked for.
+    let allowed = join(
+        &ns,
+        &[
+            &named,
+            "--cluster-context",
+            "member1",
+            "--secret-name",
+            &secret,
+            "--allow-duplicate",
+        ],
+    );
+    assert_eq!(allowed.code, 0, "{}", allowed.stderr);
     let kfc = Api::<KubeFedCluster>::namespaced(host.clone(), &ns)
         .get(&named)
         .await
@@ -422,6 +445,7 @@ async fn rejoin_fails_by_default_and_updates_without_leaking_secrets() {
             "--secret-name",
             &secret,
             "--error-on-existing=false",
+            "--allow-duplicate",
         ],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -808,16 +832,50 @@ async fn member_without_rights_fails_naming_object_and_cluster_and_leaves_nothin
 async fn concurrent_join_of_two_members_with_summary() {
     let ns = unique("kf-multi");
     init(&ns, "Cluster");
-    // The cluster names are the contexts here.
-    let out = join(&ns, &["member1", "member2"]);
+    // Several clusters join under their context names: give member1 and member2 context
+    // names of this test's own (cluster-scoped RBAC names include them).
+    let a = unique("multi-a");
+    let b = unique("multi-b");
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("config");
+    let mut doc: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(&federation().kubeconfig).unwrap())
+            .unwrap();
+    let contexts = doc["contexts"].as_array_mut().unwrap();
+    for (alias, cluster) in [(&a, "member1"), (&b, "member2")] {
+        contexts.push(
+            serde_json::json!({"name": alias, "context": {"cluster": cluster, "user": "admin"}}),
+        );
+    }
+    std::fs::write(&kubeconfig, serde_saphyr::to_string(&doc).unwrap()).unwrap();
+    let multi = |args: &[&str]| {
+        let mut c = crate::util::kubefedctl_bare();
+        c.arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args([
+                "--host-cluster-context",
+                "fedhost",
+                "--kubefed-namespace",
+                &ns,
+            ])
+            .args(args);
+        run(&mut c)
+    };
+    let out = multi(&["join", &a, &b]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         out.stdout,
-        "kubefedcluster.core.kubefed.io/member1 created\nkubefedcluster.core.kubefed.io/member2 created\n"
+        format!(
+            "kubefedcluster.core.kubefed.io/{a} created\nkubefedcluster.core.kubefed.io/{b} created\n"
+        )
     );
+    let width = a.len().max("CLUSTER".len());
     assert_eq!(
         out.stderr,
-        "CLUSTER  RESULT\nmember1  joined\nmember2  joined\n"
+        format!(
+            "{:<width$}  RESULT\n{a:<width$}  joined\n{b:<width$}  joined\n",
+            "CLUSTER"
+        )
     );
     let host = client("fedhost").await;
     let kfcs = Api::<KubeFedCluster>::namespaced(host, &ns)
@@ -825,10 +883,26 @@ async fn concurrent_join_of_two_members_with_summary() {
         .await
         .unwrap();
     assert_eq!(kfcs.items.len(), 2);
-    for m in ["member1", "member2"] {
-        assert_eq!(unjoin(&ns, &[m]).code, 0);
+    // One of several failing: the others are kept, the summary says which, exit 1.
+    let again = multi(&["join", &a, &b, "--error-on-existing=false"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let c = unique("multi-missing");
+    let partial = multi(&["join", &c, &a, "--error-on-existing=false"]);
+    assert_eq!(partial.code, 1);
+    assert!(
+        partial.stderr.contains(&format!("context `{c}` not found")),
+        "{}",
+        partial.stderr
+    );
+    assert!(
+        partial.stderr.contains("1 of 2 clusters failed to join"),
+        "{}",
+        partial.stderr
+    );
+    for m in [&a, &b] {
+        assert_eq!(multi(&["unjoin", m]).code, 0);
     }
-    let usage = join(&ns, &["member1", "member2", "--cluster-context", "member1"]);
+    let usage = multi(&["join", &a, &b, "--cluster-context", "member1"]);
     assert_eq!(usage.code, 2);
     assert_eq!(
         usage.stderr,
