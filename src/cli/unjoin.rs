@@ -31,6 +31,15 @@ pub struct UnjoinArgs {
     #[arg(long)]
     pub force: bool,
 
+    /// Also delete what the federation propagated to the member (objects labelled
+    /// kubefed.io/managed=true), after showing the plan; managed namespaces are kept
+    #[arg(long)]
+    pub cleanup: bool,
+
+    /// Answer yes to prompts (needed for --cleanup without a terminal)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
     /// Print what was deleted as YAML or JSON
     #[arg(short = 'o', long, value_enum)]
     pub output: Option<Format>,
@@ -42,6 +51,8 @@ pub async fn run(args: UnjoinArgs, global: &GlobalArgs) -> Result<()> {
         cluster_context,
         host_cluster_name,
         force,
+        cleanup,
+        yes,
         output,
     } = args;
     let printer = global.printer();
@@ -65,6 +76,19 @@ pub async fn run(args: UnjoinArgs, global: &GlobalArgs) -> Result<()> {
         anyhow::Ok(client)
     }
     .await;
+    if cleanup {
+        match &member {
+            Ok(client) => run_cleanup(&printer, client, &member_context, yes, global.dry_run()).await?,
+            Err(_) if force => printer.warn(&format!(
+                "--cleanup skipped: cluster `{member_context}` is unreachable; propagated objects stay there"
+            )),
+            Err(e) => {
+                return Err(anyhow::anyhow!("{e:#}").context(format!(
+                    "cannot clean up cluster `{member_context}`: it is unreachable"
+                )));
+            }
+        }
+    }
     let member_side = match &member {
         Ok(client) => MemberSide::Connected {
             client,
@@ -123,5 +147,65 @@ pub async fn run(args: UnjoinArgs, global: &GlobalArgs) -> Result<()> {
             global.kubefed_namespace
         ));
     }
+    Ok(())
+}
+
+/// Show what `--cleanup` deletes, ask (or take `--yes`), delete.
+async fn run_cleanup(
+    printer: &crate::output::Printer,
+    client: &kube::Client,
+    context: &str,
+    yes: bool,
+    dry_run: crate::ops::DryRun,
+) -> Result<()> {
+    use crate::ops::unjoin::{execute_cleanup, plan_cleanup};
+    let plan = {
+        let progress = printer.progress();
+        crate::ops::Reporter::step(
+            &progress,
+            &format!("finding objects propagated to cluster {context}"),
+        );
+        plan_cleanup(client, context).await?
+    };
+    for ns in &plan.kept_namespaces {
+        printer.note(&format!(
+            "keeping namespace `{ns}` in cluster `{context}`: it may hold objects KubeFed does not manage"
+        ));
+    }
+    if plan.is_empty() {
+        printer.note(&format!(
+            "No objects propagated by KubeFed found in cluster `{context}`."
+        ));
+        return Ok(());
+    }
+    let mut summary = format!(
+        "--cleanup deletes {} objects propagated to cluster `{context}` (labelled kubefed.io/managed=true):",
+        plan.count()
+    );
+    for t in &plan.types {
+        summary.push_str(&format!("\n  {}: {}", t.resource, t.objects.len()));
+    }
+    eprintln!("{summary}");
+    if dry_run.writes() && !yes {
+        if !printer.can_prompt() {
+            return Err(crate::error::UsageError(
+                "--cleanup deletes objects: confirm with --yes when not running in a terminal"
+                    .into(),
+            )
+            .into());
+        }
+        let go = dialoguer::Confirm::new()
+            .with_prompt("Delete them?")
+            .default(false)
+            .interact()
+            .map_err(anyhow::Error::from)?;
+        if !go {
+            anyhow::bail!("cleanup cancelled; nothing was deleted or unjoined");
+        }
+    }
+    let deleted = execute_cleanup(client, context, &plan, dry_run).await?;
+    printer.note(&format!(
+        "Deleted {deleted} propagated objects in cluster `{context}`."
+    ));
     Ok(())
 }

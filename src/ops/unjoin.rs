@@ -325,3 +325,142 @@ where
     }
     Ok(())
 }
+
+/// The label KubeFed's sync controller puts on every object it propagates to a member.
+pub const MANAGED_LABEL: &str = "kubefed.io/managed";
+
+/// What `unjoin --cleanup` would delete on the member: objects labelled
+/// `kubefed.io/managed=true`, by type.
+#[derive(Debug, Default, Serialize)]
+pub struct CleanupPlan {
+    pub types: Vec<CleanupType>,
+    /// Managed namespaces are kept: they may hold objects KubeFed does not manage.
+    pub kept_namespaces: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CleanupType {
+    /// `plural.group` (`deployments.apps`, `configmaps`).
+    pub resource: String,
+    #[serde(skip)]
+    pub api: kube::discovery::ApiResource,
+    /// `namespace/name` or `name`.
+    pub objects: Vec<(Option<String>, String)>,
+}
+
+impl CleanupPlan {
+    pub fn is_empty(&self) -> bool {
+        self.types.is_empty()
+    }
+
+    pub fn count(&self) -> usize {
+        self.types.iter().map(|t| t.objects.len()).sum()
+    }
+}
+
+/// Find what the federation propagated to a member (one discovery pass, then one labelled
+/// list per listable, deletable type).
+pub async fn plan_cleanup(member: &Client, context: &str) -> Result<CleanupPlan> {
+    use kube::api::{DynamicObject, ListParams};
+    use kube::discovery::{Discovery, verbs};
+    let discovery = Discovery::new(member.clone())
+        .run()
+        .await
+        .with_context(|| format!("failed to discover the API types of cluster `{context}`"))?;
+    let selector = ListParams::default().labels(&format!("{MANAGED_LABEL}=true"));
+    let mut lists = Vec::new();
+    for group in discovery.groups() {
+        for (ar, caps) in group.recommended_resources() {
+            if !caps.supports_operation(verbs::LIST) || !caps.supports_operation(verbs::DELETE) {
+                continue;
+            }
+            lists.push(async {
+                let api: Api<DynamicObject> = Api::all_with(member.clone(), &ar);
+                let found = api.list_metadata(&selector).await.with_context(|| {
+                    format!("failed to list {} in cluster `{context}`", ar.plural)
+                })?;
+                anyhow::Ok((ar, found.items))
+            });
+        }
+    }
+    let mut plan = CleanupPlan::default();
+    for result in futures::future::join_all(lists).await {
+        let (ar, items) = result?;
+        if items.is_empty() {
+            continue;
+        }
+        let mut objects: Vec<(Option<String>, String)> = items
+            .into_iter()
+            .map(|o| {
+                (
+                    o.metadata.namespace.clone(),
+                    o.metadata.name.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        objects.sort();
+        if ar.kind == "Namespace" && ar.group.is_empty() {
+            plan.kept_namespaces
+                .extend(objects.into_iter().map(|(_, n)| n));
+            continue;
+        }
+        let resource = if ar.group.is_empty() {
+            ar.plural.clone()
+        } else {
+            format!("{}.{}", ar.plural, ar.group)
+        };
+        plan.types.push(CleanupType {
+            resource,
+            api: ar,
+            objects,
+        });
+    }
+    plan.types.sort_by(|a, b| a.resource.cmp(&b.resource));
+    Ok(plan)
+}
+
+/// Delete what [`plan_cleanup`] found. Returns how many objects were deleted.
+pub async fn execute_cleanup(
+    member: &Client,
+    context: &str,
+    plan: &CleanupPlan,
+    dry_run: DryRun,
+) -> Result<usize> {
+    use kube::api::DynamicObject;
+    if dry_run == DryRun::Client {
+        return Ok(plan.count());
+    }
+    let dp = DeleteParams {
+        dry_run: dry_run == DryRun::Server,
+        ..DeleteParams::background()
+    };
+    use futures::StreamExt as _;
+    let dp = &dp;
+    let deletes = plan.types.iter().flat_map(|t| {
+        t.objects.iter().map(move |(ns, name)| async move {
+            let api: Api<DynamicObject> = match ns {
+                Some(ns) => Api::namespaced_with(member.clone(), ns, &t.api),
+                None => Api::all_with(member.clone(), &t.api),
+            };
+            match api.delete(name, dp).await {
+                Ok(_) => Ok(1),
+                Err(e) if is_not_found(&e) => Ok(0),
+                Err(e) => Err(anyhow::Error::from(e).context(format!(
+                    "failed to delete {} `{}{name}` in cluster `{context}`",
+                    t.api.kind,
+                    ns.as_ref().map(|n| format!("{n}/")).unwrap_or_default()
+                ))),
+            }
+        })
+    });
+    // Bounded concurrency: a big namespace must not open thousands of requests at once.
+    let results: Vec<Result<usize>> = futures::stream::iter(deletes)
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let mut deleted = 0;
+    for r in results {
+        deleted += r?;
+    }
+    Ok(deleted)
+}

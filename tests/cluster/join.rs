@@ -1069,3 +1069,205 @@ async fn clusters_lists_joined_clusters_with_a_live_probe_using_their_credential
         assert_eq!(unjoin(&ns, &[n, "--cluster-context", ctx]).code, 0);
     }
 }
+
+#[tokio::test]
+async fn unjoin_cleanup_deletes_only_propagated_objects() {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    let ns = unique("kf-cleanup");
+    init(&ns, "Cluster");
+    let name = unique("m2");
+    assert_eq!(join(&ns, &[&name, "--cluster-context", "member2"]).code, 0);
+    // What KubeFed's sync controller would have propagated, beside the user's own object.
+    let member = client("member2").await;
+    let app_ns = unique("kf-app");
+    let namespaces: Api<Namespace> = Api::all(member.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(serde_json::json!({"metadata": {"name": app_ns}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let cms: Api<ConfigMap> = Api::namespaced(member.clone(), &app_ns);
+    for (n, managed) in [
+        ("propagated-a", true),
+        ("propagated-b", true),
+        ("users-own", false),
+    ] {
+        let labels = if managed {
+            serde_json::json!({"kubefed.io/managed": "true"})
+        } else {
+            serde_json::json!({})
+        };
+        cms.create(
+            &PostParams::default(),
+            &serde_json::from_value(
+                serde_json::json!({"metadata": {"name": n, "labels": labels}, "data": {"k": "v"}}),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    }
+    // Without a terminal, --cleanup needs --yes and deletes nothing without it.
+    let refused = unjoin(&ns, &[&name, "--cluster-context", "member2", "--cleanup"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("  configmaps: "),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("confirm with --yes"),
+        "{}",
+        refused.stderr
+    );
+    let count = |items: Vec<ConfigMap>| {
+        items
+            .iter()
+            .filter(|c| c.name_any() != "kube-root-ca.crt")
+            .count()
+    };
+    assert_eq!(
+        count(cms.list(&ListParams::default()).await.unwrap().items),
+        3
+    );
+
+    let out = unjoin(
+        &ns,
+        &[&name, "--cluster-context", "member2", "--cleanup", "--yes"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("propagated objects in cluster `member2`."),
+        "{}",
+        out.stderr
+    );
+    let left: Vec<String> = cms
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|c| c.name_any())
+        .filter(|n| n != "kube-root-ca.crt")
+        .collect();
+    assert_eq!(left, vec!["users-own"]);
+    namespaces
+        .delete(&app_ns, &DeleteParams::default())
+        .await
+        .unwrap();
+}
+
+/// A member behind an HTTP CONNECT proxy (kubeconfig `proxy-url`): join goes through the
+/// proxy, and the KubeFedCluster records `proxyURL` (upstream #1376).
+// Multi-threaded: the proxy task must run while the test blocks on the kubefedctl process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn join_through_a_proxy_records_proxy_url() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let ns = unique("kf-proxy");
+    init(&ns, "Cluster");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_port = listener.local_addr().unwrap().port();
+    let tunnels = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = tunnels.clone();
+    let proxy = tokio::spawn(async move {
+        loop {
+            let (socket, _) = listener.accept().await.unwrap();
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut reader = BufReader::new(socket);
+                let mut request = String::new();
+                reader.read_line(&mut request).await.unwrap();
+                // Only loopback targets: this proxy never reaches anything else.
+                let target = request
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_string();
+                let mut line = String::new();
+                while reader.read_line(&mut line).await.unwrap() > 2 {
+                    line.clear();
+                }
+                let mut client = reader.into_inner();
+                if !request.starts_with("CONNECT 127.0.0.1:") {
+                    let _ = client.write_all(b"HTTP/1.1 403 Forbidden\r\n\r\n").await;
+                    return;
+                }
+                let mut upstream = tokio::net::TcpStream::connect(&target).await.unwrap();
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await
+                    .unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            });
+        }
+    });
+    // member1 reached through the proxy, in a kubeconfig of the test's own.
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("config");
+    let mut doc: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(&federation().kubeconfig).unwrap())
+            .unwrap();
+    let proxy_url = format!("http://127.0.0.1:{proxy_port}");
+    for c in doc["clusters"].as_array_mut().unwrap() {
+        if c["name"] == "member1" {
+            c["cluster"]["proxy-url"] = proxy_url.clone().into();
+        }
+    }
+    std::fs::write(&kubeconfig, serde_saphyr::to_string(&doc).unwrap()).unwrap();
+    let name = unique("proxied");
+    let out = run(crate::util::kubefedctl_bare()
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args([
+            "join",
+            &name,
+            "--cluster-context",
+            "member1",
+            "--host-cluster-context",
+            "fedhost",
+            "--kubefed-namespace",
+            &ns,
+        ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        tunnels.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "join did not use the proxy"
+    );
+    let host = client("fedhost").await;
+    let kfc = Api::<KubeFedCluster>::namespaced(host, &ns)
+        .get(&name)
+        .await
+        .unwrap();
+    assert_eq!(kfc.spec.proxy_url.as_deref(), Some(proxy_url.as_str()));
+    // The probe uses the recorded proxy too.
+    let probe = run(crate::util::kubefedctl_bare()
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args([
+            "clusters",
+            "--host-cluster-context",
+            "fedhost",
+            "--kubefed-namespace",
+            &ns,
+        ]));
+    assert!(probe.stdout.contains("ok (v1.37.2)"), "{}", probe.stdout);
+    let out = run(crate::util::kubefedctl_bare()
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args([
+            "unjoin",
+            &name,
+            "--cluster-context",
+            "member1",
+            "--host-cluster-context",
+            "fedhost",
+            "--kubefed-namespace",
+            &ns,
+        ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    proxy.abort();
+}
