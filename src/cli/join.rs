@@ -294,6 +294,11 @@ fn render(
         DryRun::Client => " (dry run)",
         DryRun::Server => " (server dry run)",
     };
+    for outcome in results.iter().filter_map(|r| r.as_ref().ok()) {
+        for w in &outcome.warnings {
+            printer.warn(w);
+        }
+    }
     if let Some(format) = output {
         let objects: Vec<&serde_json::Value> = results
             .iter()

@@ -168,6 +168,8 @@ pub struct JoinOutcome {
     pub written: Vec<Written>,
     /// Every object as written (or planned in a dry run), token values redacted.
     pub objects: Vec<serde_json::Value>,
+    /// Things the user should know, such as an endpoint the control plane may not reach.
+    pub warnings: Vec<String>,
 }
 
 /// What this run created, for the undo on failure.
@@ -229,6 +231,7 @@ pub async fn join(
         Ok(()) => Ok(JoinOutcome {
             cluster: options.cluster_name.clone(),
             scope,
+            warnings: run.endpoint_warning().await.into_iter().collect(),
             written: run.written,
             objects: run.objects,
         }),
@@ -397,6 +400,54 @@ impl Run<'_> {
             }
         }
         Ok(())
+    }
+
+    /// A loopback or `localhost` endpoint works for kubefedctl on this machine, but a control
+    /// plane running inside another cluster (kind, any real deployment) cannot reach it.
+    async fn endpoint_warning(&self) -> Option<String> {
+        let endpoint = self
+            .options
+            .api_endpoint
+            .as_deref()
+            .unwrap_or(&self.member.access.server);
+        let host = endpoint
+            .split("://")
+            .nth(1)
+            .unwrap_or(endpoint)
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        let hostname = if host.starts_with('[') {
+            host.split(']')
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches('[')
+        } else {
+            host.rsplit_once(':').map_or(host, |(h, _)| h)
+        };
+        let loopback = hostname == "localhost"
+            || hostname
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if !loopback || self.options.api_endpoint.is_some() {
+            return None;
+        }
+        let host_uid = Api::<Namespace>::all(self.host.client.clone())
+            .get_opt("kube-system")
+            .await
+            .ok()
+            .flatten()
+            .and_then(|n| n.uid());
+        if host_uid.is_some() && host_uid == self.member_uid {
+            return None; // the host itself: its control plane reaches its own API server
+        }
+        Some(format!(
+            "cluster `{}` is registered with the loopback endpoint {endpoint}: a control plane running \
+             inside cluster `{}` cannot reach it (fine when it runs on this machine); pass --api-endpoint \
+             with an address reachable from there",
+            self.options.cluster_name,
+            self.host_ctx()
+        ))
     }
 
     /// Refuse to join a physical cluster that is already joined under another name

@@ -870,10 +870,21 @@ async fn concurrent_join_of_two_members_with_summary() {
         )
     );
     let width = a.len().max("CLUSTER".len());
+    let fed = federation();
+    let warning = |c: &str, m: &str| {
+        format!(
+            "warning: cluster `{c}` is registered with the loopback endpoint {}: a control plane running inside \
+             cluster `fedhost` cannot reach it (fine when it runs on this machine); pass --api-endpoint with an \
+             address reachable from there\n",
+            fed.server_of(m)
+        )
+    };
     assert_eq!(
         out.stderr,
         format!(
-            "{:<width$}  RESULT\n{a:<width$}  joined\n{b:<width$}  joined\n",
+            "{}{}{:<width$}  RESULT\n{a:<width$}  joined\n{b:<width$}  joined\n",
+            warning(&a, "member1"),
+            warning(&b, "member2"),
             "CLUSTER"
         )
     );
@@ -1270,4 +1281,39 @@ async fn join_through_a_proxy_records_proxy_url() {
         ]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     proxy.abort();
+}
+
+#[tokio::test]
+async fn api_endpoint_overrides_the_kubeconfig_server_without_a_loopback_warning() {
+    let ns = unique("kf-endpoint");
+    init(&ns, "Cluster");
+    let name = unique("m1");
+    let out = join(
+        &ns,
+        &[
+            &name,
+            "--cluster-context",
+            "member1",
+            "--api-endpoint",
+            "https://member1.example.internal:6443",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, "");
+    let kfc = Api::<KubeFedCluster>::namespaced(client("fedhost").await, &ns)
+        .get(&name)
+        .await
+        .unwrap();
+    assert_eq!(
+        kfc.spec.api_endpoint,
+        "https://member1.example.internal:6443"
+    );
+    // The host joining itself on its loopback address needs no warning either.
+    let host = unique("self");
+    let out = join(&ns, &[&host, "--cluster-context", "fedhost"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, "");
+    for (n, ctx) in [(&name, "member1"), (&host, "fedhost")] {
+        assert_eq!(unjoin(&ns, &[n, "--cluster-context", ctx]).code, 0);
+    }
 }

@@ -7,4 +7,5 @@ mod federation;
 mod init;
 mod join;
 mod kubeconfig_rules;
+mod referee;
 mod util;
