@@ -5,12 +5,15 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
-# Debian packages the local federation needs (openssl for its PKI, curl for readiness probes).
+# Debian packages the local federation and the tests need (openssl for the PKI, curl for
+# readiness probes, tmux for terminal tests).
 ensure_packages() {
   local missing=()
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
   command -v setsid >/dev/null 2>&1 || missing+=(util-linux)
+  # tmux drives the terminal tests (prompts answered as a person would).
+  command -v tmux >/dev/null 2>&1 || missing+=(tmux)
   if (( ${#missing[@]} )); then
     step "installing ${missing[*]}"
     local sudo=""; [[ $(id -u) -eq 0 ]] || sudo=sudo

@@ -1317,3 +1317,100 @@ async fn api_endpoint_overrides_the_kubeconfig_server_without_a_loopback_warning
         assert_eq!(unjoin(&ns, &[n, "--cluster-context", ctx]).code, 0);
     }
 }
+
+/// The rename prompt, answered in a real terminal (tmux) as a person would.
+#[tokio::test]
+async fn unsafe_host_context_rename_prompt_on_a_terminal() {
+    let ns = unique("kf-tty");
+    init(&ns, "Cluster");
+    let name = unique("m1");
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("config");
+    std::fs::copy(&federation().kubeconfig, &copy).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("kubefedctl");
+    let session = unique("kubefedctl-tty");
+    let script = format!(
+        "NO_COLOR=1 {} --kubeconfig {} join {name} --cluster-context member1 --host-cluster-context \
+         kubernetes-admin@kubernetes --kubefed-namespace {ns}; echo EXIT=$?; sleep 60",
+        bin.display(),
+        copy.display()
+    );
+    let tmux = |args: &[&str]| {
+        std::process::Command::new("tmux")
+            .args(args)
+            .output()
+            .expect("tmux")
+    };
+    assert!(
+        tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            "250",
+            "-y",
+            "40",
+            &script
+        ])
+        .status
+        .success()
+    );
+    let screen = || {
+        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout).into_owned()
+    };
+    let wait_for = |text: &str| {
+        for _ in 0..200 {
+            let s = screen();
+            if s.contains(text) {
+                return s;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("`{text}` never appeared; screen:\n{}", screen());
+    };
+    let prompt =
+        wait_for("Rename context `kubernetes-admin@kubernetes` to `kubernetes-admin-kubernetes`");
+    assert!(
+        prompt.contains(
+            "warning: the host context name `kubernetes-admin@kubernetes` cannot be used"
+        ),
+        "{prompt}"
+    );
+    tmux(&["send-keys", "-t", &session, "y", "Enter"]);
+    let done = wait_for("EXIT=");
+    tmux(&["kill-session", "-t", &session]);
+    assert!(done.contains("EXIT=0"), "{done}");
+    assert!(
+        done.contains(&format!("kubefedcluster.core.kubefed.io/{name} created")),
+        "{done}"
+    );
+    let renamed = std::fs::read_to_string(&copy).unwrap();
+    assert!(
+        renamed.contains("kubernetes-admin-kubernetes")
+            && !renamed.contains("kubernetes-admin@kubernetes")
+    );
+    let member = client("member1").await;
+    let sa = format!("{name}-kubernetes-admin-kubernetes");
+    assert!(
+        Api::<ServiceAccount>::namespaced(member.clone(), &ns)
+            .get_opt(&sa)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let out = run(crate::util::kubefedctl_bare()
+        .arg("--kubeconfig")
+        .arg(&copy)
+        .args([
+            "unjoin",
+            &name,
+            "--cluster-context",
+            "member1",
+            "--host-cluster-context",
+            "kubernetes-admin-kubernetes",
+            "--kubefed-namespace",
+            &ns,
+        ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
