@@ -12,8 +12,11 @@ use crate::ops::DryRun;
 use crate::output::Printer;
 
 pub mod clusters;
+pub mod disable;
+pub mod enable;
 pub mod init;
 pub mod join;
+pub mod types;
 pub mod unjoin;
 pub mod version;
 
@@ -119,6 +122,9 @@ pub enum Command {
     #[command(subcommand)]
     Get(GetCommand),
     Join(join::JoinArgs),
+    Enable(enable::EnableArgs),
+    Disable(disable::DisableArgs),
+    Types(types::TypesArgs),
     Unjoin(unjoin::UnjoinArgs),
     Version(version::VersionArgs),
 }
@@ -138,6 +144,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             clusters::run(args, &global).await
         }
         Command::Join(args) => join::run(args, &global).await,
+        Command::Enable(args) => enable::run(args, &global).await,
+        Command::Disable(args) => disable::run(args, &global).await,
+        Command::Types(args) => types::run(args, &global).await,
         Command::Unjoin(args) => unjoin::run(args, &global).await,
         Command::Version(args) => version::run(args, &global),
     }

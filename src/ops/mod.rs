@@ -3,6 +3,9 @@
 
 pub mod apply;
 pub mod clusters;
+pub mod disable;
+pub mod discovery;
+pub mod enable;
 pub mod init;
 pub mod join;
 pub mod names;
