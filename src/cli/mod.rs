@@ -14,8 +14,10 @@ use crate::output::Printer;
 pub mod clusters;
 pub mod disable;
 pub mod enable;
+pub mod federate;
 pub mod init;
 pub mod join;
+pub mod orphaning;
 pub mod types;
 pub mod unjoin;
 pub mod version;
@@ -125,6 +127,10 @@ pub enum Command {
     Enable(enable::EnableArgs),
     Disable(disable::DisableArgs),
     Types(types::TypesArgs),
+    Federate(federate::FederateArgs),
+    /// Manage orphaning delete policy
+    #[command(subcommand, name = "orphaning-deletion")]
+    OrphaningDeletion(orphaning::OrphaningCommand),
     Unjoin(unjoin::UnjoinArgs),
     Version(version::VersionArgs),
 }
@@ -147,6 +153,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Enable(args) => enable::run(args, &global).await,
         Command::Disable(args) => disable::run(args, &global).await,
         Command::Types(args) => types::run(args, &global).await,
+        Command::Federate(args) => federate::run(args, &global).await,
+        Command::OrphaningDeletion(command) => orphaning::run(command, &global).await,
         Command::Unjoin(args) => unjoin::run(args, &global).await,
         Command::Version(args) => version::run(args, &global),
     }

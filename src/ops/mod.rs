@@ -6,9 +6,11 @@ pub mod clusters;
 pub mod disable;
 pub mod discovery;
 pub mod enable;
+pub mod federate;
 pub mod init;
 pub mod join;
 pub mod names;
+pub mod orphaning;
 pub mod unjoin;
 
 /// Field manager used for every server-side apply.

@@ -1,0 +1,79 @@
+//! `orphaning-deletion`: the `kubefed.io/orphan: "true"` annotation that makes the controller
+//! keep member objects when their federated object is deleted (kubefedctl-behaviour.md 6).
+
+use anyhow::{Context as _, Result};
+use kube::api::{Api, DynamicObject, GroupVersionKind, PostParams};
+use kube::discovery::ApiResource;
+use kube::{Client, ResourceExt};
+
+use super::discovery::ApiType;
+
+pub const ORPHAN_ANNOTATION: &str = "kubefed.io/orphan";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Orphaning {
+    Enable,
+    Disable,
+    Status,
+}
+
+/// Returns whether orphaning is enabled after the operation.
+pub async fn orphaning(
+    client: &Client,
+    t: &ApiType,
+    namespace: &str,
+    name: &str,
+    op: Orphaning,
+    host: &str,
+) -> Result<bool> {
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk(&t.group, &t.version, &t.kind),
+        &t.plural,
+    );
+    let api: Api<DynamicObject> = if t.namespaced {
+        Api::namespaced_with(client.clone(), namespace, &ar)
+    } else {
+        Api::all_with(client.clone(), &ar)
+    };
+    let display = if t.namespaced {
+        format!("{namespace}/{name}")
+    } else {
+        name.to_string()
+    };
+    let mut object = api.get(name).await.with_context(|| {
+        format!(
+            "Failed to retrieve resource: \"{display}\" ({} in cluster `{host}`)",
+            t.kind
+        )
+    })?;
+    let enabled = object
+        .annotations()
+        .get(ORPHAN_ANNOTATION)
+        .is_some_and(|v| v == "true");
+    let change = match op {
+        Orphaning::Status => None,
+        Orphaning::Enable if !enabled => Some(true),
+        // Only the exact value "true" is ours to remove; "false" or others are left alone.
+        Orphaning::Disable if enabled => Some(false),
+        _ => None,
+    };
+    let Some(enable) = change else {
+        return Ok(enabled);
+    };
+    if enable {
+        object
+            .annotations_mut()
+            .insert(ORPHAN_ANNOTATION.into(), "true".into());
+    } else {
+        object.annotations_mut().remove(ORPHAN_ANNOTATION);
+    }
+    api.replace(name, &PostParams::default(), &object)
+        .await
+        .with_context(|| {
+            format!(
+                "Failed to update resource {} \"{display}\" in cluster `{host}`",
+                t.kind
+            )
+        })?;
+    Ok(enable)
+}
