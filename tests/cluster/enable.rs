@@ -384,11 +384,12 @@ async fn disable_with_and_without_delete_crd_and_types_listing() {
     let suffix = unique("d").replace('-', "");
     let plural = format!("gadgets{suffix}");
     let group = format!("{suffix}.example.com");
+    let kind = format!("Gadget{}", suffix.to_uppercase());
     create_crd(
         &host,
         &group,
         &plural,
-        "Gadget",
+        &kind,
         json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
     )
     .await;
@@ -413,12 +414,12 @@ async fn disable_with_and_without_delete_crd_and_types_listing() {
 
     let crd_name = format!("federated{plural}.types.kubefed.io");
     let ar = ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("types.kubefed.io", "v1beta1", "FederatedGadget"),
+        &GroupVersionKind::gvk("types.kubefed.io", "v1beta1", &format!("Federated{kind}")),
         &format!("federated{plural}"),
     );
     let instances: Api<DynamicObject> = Api::namespaced_with(host.clone(), &ns, &ar);
     let obj: DynamicObject = serde_json::from_value(json!({
-        "apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedGadget",
+        "apiVersion": "types.kubefed.io/v1beta1", "kind": format!("Federated{kind}"),
         "metadata": {"name": "g1"}, "spec": {"template": {"x": 1}}
     }))
     .unwrap();
@@ -445,7 +446,7 @@ async fn disable_with_and_without_delete_crd_and_types_listing() {
         refused.stderr,
         format!(
             "error: Cannot delete CRD \"{crd_name}\" while resource instances exist. Please try kubefedctl disable again after \
-             removing the resource instances or without the '--delete-crd' option\n\nCaused by:\n    FederatedGadget `{ns}/g1` \
+             removing the resource instances or without the '--delete-crd' option\n\nCaused by:\n    Federated{kind} `{ns}/g1` \
              still exists in cluster `fedhost`\n"
         )
     );

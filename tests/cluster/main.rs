@@ -4,6 +4,7 @@
 
 mod enable;
 mod errors;
+mod federate;
 mod federation;
 mod init;
 mod join;
