@@ -21,7 +21,7 @@ use crate::ops::enable::DEFAULT_FEDERATED_GROUP;
 pub struct DisableArgs {
     /// The type: a FederatedTypeConfig name (`deployments.apps`, used as given when it has a
     /// dot) or any name `enable` accepts
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", add = clap_complete::ArgValueCandidates::new(super::complete::types))]
     pub name: String,
 
     /// Also delete the federated type's CRD (refused while instances exist)

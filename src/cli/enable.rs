@@ -31,7 +31,7 @@ use crate::output::Format;
     kubefedctl enable -f deployments.apps.yaml")]
 pub struct EnableArgs {
     /// Names of the types to enable (plural, singular, kind or short name, optionally `.group`)
-    #[arg(value_name = "NAME", required_unless_present = "filename")]
+    #[arg(value_name = "NAME", required_unless_present = "filename", add = clap_complete::ArgValueCandidates::new(super::complete::types))]
     pub names: Vec<String>,
 
     /// An EnableTypeDirective YAML file (then NAME and the version flags are ignored)

@@ -33,7 +33,7 @@ use crate::output::Format;
     kubectl get deploy web -o yaml | kubefedctl federate -f -")]
 pub struct FederateArgs {
     /// The type of the object (any name `enable` accepts)
-    #[arg(value_name = "TYPE-NAME")]
+    #[arg(value_name = "TYPE-NAME", add = clap_complete::ArgValueCandidates::new(super::complete::types))]
     pub type_name: Option<String>,
 
     /// The object's name
@@ -41,7 +41,7 @@ pub struct FederateArgs {
     pub resource_name: Option<String>,
 
     /// Namespace of the object [default: the host context's namespace, else `default`]
-    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    #[arg(short = 'n', long, value_name = "NAMESPACE", add = clap_complete::ArgValueCandidates::new(super::complete::namespaces))]
     pub namespace: Option<String>,
 
     /// Print the federated objects instead of creating them

@@ -27,11 +27,11 @@ use crate::output::{Format, Printer};
     kubefedctl join member1 --host-cluster-context fedhost --dry-run -o yaml")]
 pub struct JoinArgs {
     /// Names of the clusters to join: the KubeFedCluster names (DNS-1123 subdomains)
-    #[arg(required = true, value_name = "CLUSTER_NAME")]
+    #[arg(required = true, value_name = "CLUSTER_NAME", add = clap_complete::ArgValueCandidates::new(super::complete::contexts))]
     pub clusters: Vec<String>,
 
     /// Context of the cluster to join [default: the cluster name]; only with a single cluster
-    #[arg(long, value_name = "CONTEXT")]
+    #[arg(long, value_name = "CONTEXT", add = clap_complete::ArgValueCandidates::new(super::complete::contexts))]
     pub cluster_context: Option<String>,
 
     /// Host cluster name used in the member's object names [default: the host context name]

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap_complete::ArgValueCandidates;
 
 use crate::api::KUBEFED_NAMESPACE_DEFAULT;
 use crate::kubeconfig::{ClusterAccess, LoadedKubeconfig};
@@ -12,7 +13,10 @@ use crate::ops::DryRun;
 use crate::output::Printer;
 
 pub mod clusters;
+pub mod complete;
+pub mod completion;
 pub mod disable;
+pub mod docs;
 pub mod enable;
 pub mod federate;
 pub mod init;
@@ -49,7 +53,7 @@ pub struct GlobalArgs {
     pub kubeconfig: Option<PathBuf>,
 
     /// Context of the host cluster, the one running the KubeFed control plane [default: current-context]
-    #[arg(long, global = true, value_name = "CONTEXT")]
+    #[arg(long, global = true, value_name = "CONTEXT", add = ArgValueCandidates::new(complete::contexts))]
     pub host_cluster_context: Option<String>,
 
     /// Namespace of the KubeFed control plane on the host
@@ -128,6 +132,7 @@ pub enum Command {
     Disable(disable::DisableArgs),
     Types(types::TypesArgs),
     Federate(federate::FederateArgs),
+    Completion(completion::CompletionArgs),
     /// Manage orphaning delete policy
     #[command(subcommand, name = "orphaning-deletion")]
     OrphaningDeletion(orphaning::OrphaningCommand),
@@ -139,6 +144,77 @@ pub enum Command {
 pub enum GetCommand {
     /// Same as `kubefedctl clusters`
     Clusters(clusters::ClustersArgs),
+}
+
+impl Cli {
+    /// The command tree as documented: named `kubefedctl` whatever the binary is called.
+    pub fn command_for_docs() -> clap::Command {
+        Cli::command().bin_name("kubefedctl")
+    }
+}
+
+/// How the binary was invoked: `kubefedctl`, or `kubectl kubefed` as a kubectl plugin.
+pub fn bin_name() -> String {
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    let file = std::path::Path::new(&argv0)
+        .file_name()
+        .and_then(|f| f.to_str())
+        .unwrap_or("kubefedctl");
+    if file.starts_with("kubectl-kubefed") {
+        "kubectl kubefed".into()
+    } else {
+        "kubefedctl".into()
+    }
+}
+
+/// The clap command tree, named for how the binary was invoked (help, usage and examples say
+/// `kubectl kubefed ...` when run as a kubectl plugin).
+pub fn command() -> clap::Command {
+    let cmd = Cli::command();
+    let bin = bin_name();
+    if bin == "kubefedctl" {
+        return cmd.bin_name("kubefedctl");
+    }
+    fn rename(cmd: clap::Command, bin: &str) -> clap::Command {
+        let cmd = match cmd.get_after_help() {
+            Some(text) => {
+                let text = text.to_string().replace("kubefedctl ", &format!("{bin} "));
+                cmd.after_help(text)
+            }
+            None => cmd,
+        };
+        cmd.mut_subcommands(|sub| rename(sub, bin))
+    }
+    rename(cmd.bin_name(bin.clone()).name("kubectl-kubefed"), &bin)
+}
+
+/// The whole program: completion requests, parsing, logging, the runtime, the exit code.
+pub fn entry() -> std::process::ExitCode {
+    // `COMPLETE=bash kubefedctl ...` answers a completion request and exits.
+    clap_complete::CompleteEnv::with_factory(command).complete();
+    let mut matches = command().get_matches();
+    let cli = match Cli::from_arg_matches_mut(&mut matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let printer = cli.global.printer();
+    tracing_subscriber::fmt()
+        .with_env_filter(log_filter(cli.global.verbosity))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build();
+    let result = runtime
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(run(cli)));
+    match result {
+        Ok(()) => std::process::ExitCode::from(crate::error::Exit::Ok as u8),
+        Err(err) => {
+            printer.error(&err);
+            std::process::ExitCode::from(crate::error::Exit::for_error(&err) as u8)
+        }
+    }
 }
 
 /// Run the parsed command line.
@@ -154,6 +230,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Disable(args) => disable::run(args, &global).await,
         Command::Types(args) => types::run(args, &global).await,
         Command::Federate(args) => federate::run(args, &global).await,
+        Command::Completion(args) => completion::run(args, &global),
         Command::OrphaningDeletion(command) => orphaning::run(command, &global).await,
         Command::Unjoin(args) => unjoin::run(args, &global).await,
         Command::Version(args) => version::run(args, &global),

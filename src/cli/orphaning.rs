@@ -37,7 +37,7 @@ pub struct OrphaningArgs {
     pub resource_name: String,
 
     /// Namespace [default: the host context's namespace, else `default`]
-    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    #[arg(short = 'n', long, value_name = "NAMESPACE", add = clap_complete::ArgValueCandidates::new(super::complete::namespaces))]
     pub namespace: Option<String>,
 }
 

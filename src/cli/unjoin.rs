@@ -16,11 +16,11 @@ use crate::output::Format;
     kubefedctl unjoin member1 --host-cluster-context fedhost --force")]
 pub struct UnjoinArgs {
     /// Name of the cluster to unjoin (its KubeFedCluster name)
-    #[arg(value_name = "CLUSTER_NAME")]
+    #[arg(value_name = "CLUSTER_NAME", add = clap_complete::ArgValueCandidates::new(super::complete::clusters))]
     pub cluster: String,
 
     /// Context of the cluster to unjoin [default: the cluster name]
-    #[arg(long, value_name = "CONTEXT")]
+    #[arg(long, value_name = "CONTEXT", add = clap_complete::ArgValueCandidates::new(super::complete::contexts))]
     pub cluster_context: Option<String>,
 
     /// Host cluster name used at join time [default: recorded by join, else the host context name]
