@@ -226,7 +226,7 @@ pub async fn join(
         member_uid: None,
     };
     let scope = run.read_scope().await?;
-    run.preflight().await?;
+    run.preflight(scope).await?;
     match run.write_all(scope).await {
         Ok(()) => Ok(JoinOutcome {
             cluster: options.cluster_name.clone(),
@@ -330,7 +330,7 @@ impl Run<'_> {
 
     /// Refuse before any write when an object join would create already exists and
     /// `--error-on-existing` is on.
-    async fn preflight(&mut self) -> Result<()> {
+    async fn preflight(&mut self, scope: Scope) -> Result<()> {
         self.reporter.step("preflight checks");
         self.check_duplicate().await?;
         let ns = &self.options.namespace;
@@ -397,6 +397,97 @@ impl Run<'_> {
                         "choose another --secret-name, or pass --error-on-existing=false to update it",
                     ));
                 }
+            }
+        }
+        if self.options.on_existing == OnExisting::Error {
+            // After the ServiceAccount, as upstream's first check.
+            self.check_rbac_absent(scope).await?;
+        }
+        Ok(())
+    }
+
+    /// With `--error-on-existing`, RBAC objects left from an earlier join fail the join before
+    /// anything is written (Go found them half-way, after creating the ServiceAccount).
+    async fn check_rbac_absent(&self, scope: Scope) -> Result<()> {
+        let c = self.member.client.clone();
+        let ns = &self.options.namespace;
+        let role = &self.names.role;
+        let health = &self.names.health_check_role;
+        let exists = |r: Result<Option<()>, kube::Error>| r.map(|o| o.is_some());
+        let checks: Vec<(&str, String, Result<bool, kube::Error>)> = match scope {
+            Scope::Cluster => {
+                let (cr_api, crb_api) = (
+                    Api::<ClusterRole>::all(c.clone()),
+                    Api::<ClusterRoleBinding>::all(c.clone()),
+                );
+                let (cr, crb) = futures::join!(cr_api.get_opt(role), crb_api.get_opt(role));
+                vec![
+                    (
+                        "cluster role",
+                        format!("ClusterRole `{role}`"),
+                        exists(cr.map(|o| o.map(|_| ()))),
+                    ),
+                    (
+                        "cluster role binding",
+                        format!("ClusterRoleBinding `{role}`"),
+                        exists(crb.map(|o| o.map(|_| ()))),
+                    ),
+                ]
+            }
+            Scope::Namespaced => {
+                let r_api = Api::<Role>::namespaced(c.clone(), ns);
+                let rb_api = Api::<RoleBinding>::namespaced(c.clone(), ns);
+                let hc_api = Api::<ClusterRole>::all(c.clone());
+                let hcb_api = Api::<ClusterRoleBinding>::all(c.clone());
+                let (r, rb, hc, hcb) = futures::join!(
+                    r_api.get_opt(role),
+                    rb_api.get_opt(role),
+                    hc_api.get_opt(health),
+                    hcb_api.get_opt(health)
+                );
+                vec![
+                    (
+                        "role",
+                        format!("Role `{ns}/{role}`"),
+                        exists(r.map(|o| o.map(|_| ()))),
+                    ),
+                    (
+                        "role binding",
+                        format!("RoleBinding `{ns}/{role}`"),
+                        exists(rb.map(|o| o.map(|_| ()))),
+                    ),
+                    (
+                        "health check cluster role",
+                        format!("ClusterRole `{health}`"),
+                        exists(hc.map(|o| o.map(|_| ()))),
+                    ),
+                    (
+                        "health check cluster role binding",
+                        format!("ClusterRoleBinding `{health}`"),
+                        exists(hcb.map(|o| o.map(|_| ()))),
+                    ),
+                ]
+            }
+        };
+        for (label, display, result) in checks {
+            let found = result.with_context(|| {
+                format!(
+                    "failed to read {display} in cluster `{}`",
+                    self.member_ctx()
+                )
+            })?;
+            if found {
+                return Err(hinted(
+                    format!(
+                        "{label} for service account {} in joining cluster {} already exists",
+                        self.names.service_account, self.options.cluster_name
+                    ),
+                    format!(
+                        "{display} in cluster `{}` is left from an earlier join: `kubefedctl unjoin {}` first, or pass --error-on-existing=false",
+                        self.member_ctx(),
+                        self.options.cluster_name
+                    ),
+                ));
             }
         }
         Ok(())

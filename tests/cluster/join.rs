@@ -1414,3 +1414,63 @@ async fn unsafe_host_context_rename_prompt_on_a_terminal() {
         ]));
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
+
+/// Leftover RBAC from an earlier join: refused before any write by default; with
+/// `--error-on-existing=false` a binding with another roleRef is deleted and created again.
+#[tokio::test]
+async fn leftover_binding_with_another_role_ref() {
+    let ns = unique("kf-leftover");
+    init(&ns, "Cluster");
+    let name = unique("m1");
+    let role = format!("kubefed-controller-manager:{name}-fedhost");
+    let member = client("member1").await;
+    let crbs: Api<ClusterRoleBinding> = Api::all(member.clone());
+    let stale: ClusterRoleBinding = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": role},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"kind": "User", "name": "someone"}]
+    }))
+    .unwrap();
+    crbs.create(&PostParams::default(), &stale).await.unwrap();
+    let out = join(&ns, &[&name, "--cluster-context", "member1"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.starts_with(&format!(
+            "error: cluster role binding for service account {name}-fedhost in joining cluster {name} already exists\n"
+        )),
+        "{}",
+        out.stderr
+    );
+    // Nothing was written: not even the ServiceAccount or the namespace.
+    assert_eq!(
+        member_objects(&member, &ns, &format!("{name}-fedhost")).await,
+        vec![format!("ClusterRoleBinding {role}")]
+    );
+    assert!(
+        Api::<Namespace>::all(member.clone())
+            .get_opt(&ns)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let out = join(
+        &ns,
+        &[
+            &name,
+            "--cluster-context",
+            "member1",
+            "--error-on-existing=false",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let crb = crbs.get(&role).await.unwrap();
+    assert_eq!(
+        crb.role_ref.name, role,
+        "roleRef replaced by delete and create"
+    );
+    assert_eq!(
+        unjoin(&ns, &[&name, "--cluster-context", "member1"]).code,
+        0
+    );
+    assert!(crbs.get_opt(&role).await.unwrap().is_none());
+}
