@@ -250,6 +250,24 @@ async fn lookup_forms_pods_ambiguity_and_custom_resources() {
     );
     // The CRD with an int32 spec.replicas gets retainReplicas; the one without properties
     // still gets spec.template (upstream left it out and the server pruned every template).
+    // Same kind in two groups under the default federated group: the second would reuse the
+    // first's federated CRD, which upstream refuses with advice.
+    let ns2 = unique("kf-lookup-ref");
+    init(&ns2);
+    let first = enable(&ns2, &[&format!("{plural}.{group_a}")]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let second = enable(&ns2, &[&format!("{plural}.{group_b}")]);
+    assert_eq!(second.code, 1);
+    assert!(
+        second.stderr.starts_with(&format!(
+            "error: Failed to enable federation of \"{plural}.{group_b}\" due to the FederatedTypeConfig for \"{plural}.{group_a}\" \
+             already referencing a federated type CRD named \"federated{plural}.types.kubefed.io\". If these target types are \
+             distinct despite sharing the same kind, specifying a non-default --federated-group should allow \"{plural}.{group_b}\" \
+             to be enabled.\n"
+        )),
+        "{}",
+        second.stderr
+    );
     for (group, retain) in [(&group_a, true), (&group_b, false)] {
         let out = enable(
             &ns,

@@ -665,3 +665,98 @@ async fn federate_an_instance_of_a_custom_resource() {
         .delete(&ns, &DeleteParams::default())
         .await;
 }
+
+/// The rest of the default set: a cluster-scoped type, and the apps/batch/networking ones.
+#[tokio::test]
+async fn conversion_of_cluster_roles_ingresses_jobs_and_replicasets() {
+    let cp = unique("kf-fed");
+    init(&cp);
+    let host = client("fedhost").await;
+    let ns = unique("kf-conv2");
+    create(
+        &host,
+        "",
+        &[json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})],
+    )
+    .await;
+    let pod = json!({"metadata": {"labels": {"app": "x"}}, "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}});
+    let objects = [
+        (
+            "ingresses.networking.k8s.io",
+            "networking.k8s.io/v1",
+            "Ingress",
+            "ingresses",
+            json!({"spec": {"defaultBackend": {"service": {"name": "web", "port": {"number": 80}}}}}),
+        ),
+        (
+            "jobs.batch",
+            "batch/v1",
+            "Job",
+            "jobs",
+            json!({"spec": {"template": pod}}),
+        ),
+        (
+            "replicasets.apps",
+            "apps/v1",
+            "ReplicaSet",
+            "replicasets",
+            json!({"spec": {"replicas": 1, "selector": {"matchLabels": {"app": "x"}},
+                "template": {"metadata": {"labels": {"app": "x"}}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}}),
+        ),
+    ];
+    for (resource, api_version, kind, plural, body) in &objects {
+        let (group, version) = api_version.split_once('/').unwrap();
+        let ar =
+            ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
+        let mut o = body.clone();
+        o["apiVersion"] = json!(api_version);
+        o["kind"] = json!(kind);
+        o["metadata"] = json!({"name": "x", "labels": {"tier": "t"}});
+        let obj: DynamicObject = serde_json::from_value(o).unwrap();
+        Api::<DynamicObject>::namespaced_with(host.clone(), &ns, &ar)
+            .create(&PostParams::default(), &obj)
+            .await
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let out = kf(&cp, &["federate", resource, "x", "-n", &ns, "-o", "json"]);
+        assert_eq!(out.code, 0, "{resource}: {}", out.stderr);
+        let fed: Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(fed["kind"], format!("Federated{kind}"));
+        assert_eq!(fed["metadata"], json!({"name": "x", "namespace": ns}));
+        assert_eq!(
+            fed["spec"]["template"]["metadata"],
+            json!({"labels": {"tier": "t"}})
+        );
+        assert!(fed["spec"]["template"].get("status").is_none());
+    }
+    let role = unique("kf-reader");
+    let roles: Api<k8s_openapi::api::rbac::v1::ClusterRole> = Api::all(host.clone());
+    let cr: k8s_openapi::api::rbac::v1::ClusterRole = serde_json::from_value(json!({
+        "metadata": {"name": role, "labels": {"l": "v"}},
+        "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]
+    }))
+    .unwrap();
+    roles.create(&PostParams::default(), &cr).await.unwrap();
+    let out = kf(
+        &cp,
+        &[
+            "federate",
+            "clusterroles.rbac.authorization.k8s.io",
+            &role,
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let fed: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(fed["kind"], "FederatedClusterRole");
+    assert_eq!(
+        fed["metadata"],
+        json!({"name": role}),
+        "cluster-scoped: no namespace"
+    );
+    assert_eq!(fed["spec"]["template"]["rules"][0]["verbs"], json!(["get"]));
+    roles.delete(&role, &DeleteParams::default()).await.unwrap();
+    let _ = Api::<Namespace>::all(host)
+        .delete(&ns, &DeleteParams::default())
+        .await;
+}
