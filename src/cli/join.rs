@@ -233,7 +233,18 @@ pub async fn run(args: JoinArgs, global: &GlobalArgs) -> Result<()> {
     };
 
     let host = kubeconfig.resolve(Some(&host_context)).await?;
-    let (host_client, _) = host.connect().await?;
+    // Connect to the host and every member at once.
+    let member_access = futures::future::join_all(clusters.iter().map(|cluster| {
+        let kubeconfig = &kubeconfig;
+        let member_context = member_context_of(cluster);
+        async move {
+            let member = kubeconfig.resolve(Some(&member_context)).await?;
+            let (client, _) = member.connect().await?;
+            anyhow::Ok((member, client))
+        }
+    }));
+    let (host_connected, members) = futures::join!(host.connect(), member_access);
+    let (host_client, _) = host_connected?;
     let options_for = |cluster: &str| JoinOptions {
         cluster_name: cluster.to_string(),
         host_cluster_name: host_cluster_name
@@ -252,32 +263,30 @@ pub async fn run(args: JoinArgs, global: &GlobalArgs) -> Result<()> {
         allow_duplicate,
     };
 
-    let results = futures::future::join_all(clusters.iter().map(|cluster| {
-        let kubeconfig = &kubeconfig;
-        let host = &host;
-        let host_client = &host_client;
-        let options = options_for(cluster);
-        let member_context = member_context_of(cluster);
-        let progress = printer.progress_for(if clusters.len() > 1 { cluster } else { "" });
-        async move {
-            let member = kubeconfig.resolve(Some(&member_context)).await?;
-            let (member_client, _) = member.connect().await?;
-            join(
-                Side {
-                    access: host,
-                    client: host_client,
-                },
-                Side {
-                    access: &member,
-                    client: &member_client,
-                },
-                &options,
-                &progress,
-            )
-            .await
-        }
-    }))
-    .await;
+    let results =
+        futures::future::join_all(clusters.iter().zip(members).map(|(cluster, member)| {
+            let host = &host;
+            let host_client = &host_client;
+            let options = options_for(cluster);
+            let progress = printer.progress_for(if clusters.len() > 1 { cluster } else { "" });
+            async move {
+                let (member, member_client) = member?;
+                join(
+                    Side {
+                        access: host,
+                        client: host_client,
+                    },
+                    Side {
+                        access: &member,
+                        client: &member_client,
+                    },
+                    &options,
+                    &progress,
+                )
+                .await
+            }
+        }))
+        .await;
 
     render(&printer, &clusters, results, output, global.dry_run())
 }

@@ -199,6 +199,12 @@ struct Run<'a> {
     namespace_planned: bool,
     /// The member's `kube-system` namespace UID, when readable.
     member_uid: Option<String>,
+    /// The host's `kube-system` namespace UID, when readable.
+    host_uid: Option<String>,
+    /// Read up front, concurrently: the KubeFedClusters of the control plane's namespace, and
+    /// whether the member ServiceAccount exists.
+    kubefed_clusters: Vec<KubeFedCluster>,
+    service_account_exists: bool,
 }
 
 /// Join `member` to the control plane on `host`.
@@ -224,8 +230,11 @@ pub async fn join(
         objects: Vec::new(),
         namespace_planned: false,
         member_uid: None,
+        host_uid: None,
+        kubefed_clusters: Vec::new(),
+        service_account_exists: false,
     };
-    let scope = run.read_scope().await?;
+    let scope = run.prefetch().await?;
     run.preflight(scope).await?;
     match run.write_all(scope).await {
         Ok(()) => Ok(JoinOutcome {
@@ -293,6 +302,45 @@ impl Run<'_> {
         }
     }
 
+    /// Every read the checks need, at once (one round trip instead of six), then the scope.
+    async fn prefetch(&mut self) -> Result<Scope> {
+        let ns = &self.options.namespace;
+        let sa = &self.names.service_account;
+        let member_ns = Api::<Namespace>::all(self.member.client.clone());
+        let host_ns = Api::<Namespace>::all(self.host.client.clone());
+        let kfcs = Api::<KubeFedCluster>::namespaced(self.host.client.clone(), ns);
+        let sas = Api::<ServiceAccount>::namespaced(self.member.client.clone(), ns);
+        let list_params = kube::api::ListParams::default();
+        let (scope, member_ks, host_ks, clusters, service_account) = futures::join!(
+            self.read_scope(),
+            member_ns.get_opt("kube-system"),
+            host_ns.get_opt("kube-system"),
+            kfcs.list(&list_params),
+            sas.get_opt(sa),
+        );
+        let scope = scope?;
+        // A user who may not read kube-system cannot be checked for duplicates; fine.
+        self.member_uid = member_ks.ok().flatten().and_then(|n| n.uid());
+        self.host_uid = host_ks.ok().flatten().and_then(|n| n.uid());
+        self.kubefed_clusters = clusters
+            .with_context(|| {
+                format!(
+                    "failed to list KubeFedClusters in namespace `{ns}` of cluster `{}`",
+                    self.host_ctx()
+                )
+            })?
+            .items;
+        self.service_account_exists = service_account
+            .with_context(|| {
+                format!(
+                    "failed to read ServiceAccount `{ns}/{sa}` in cluster `{}`",
+                    self.member_ctx()
+                )
+            })?
+            .is_some();
+        Ok(scope)
+    }
+
     /// The control plane's scope, from KubeFedConfig `kubefed` on the host.
     async fn read_scope(&self) -> Result<Scope> {
         let ns = &self.options.namespace;
@@ -334,19 +382,8 @@ impl Run<'_> {
         self.reporter.step("preflight checks");
         self.check_duplicate().await?;
         let ns = &self.options.namespace;
-        let sa_api: Api<ServiceAccount> = Api::namespaced(self.member.client.clone(), ns);
         let sa = &self.names.service_account;
-        let exists = sa_api
-            .get_opt(sa)
-            .await
-            .with_context(|| {
-                format!(
-                    "failed to read ServiceAccount `{ns}/{sa}` in cluster `{}`",
-                    self.member_ctx()
-                )
-            })?
-            .is_some();
-        if exists && self.options.on_existing == OnExisting::Error {
+        if self.service_account_exists && self.options.on_existing == OnExisting::Error {
             return Err(hinted(
                 format!(
                     "service account: {sa} already exists in joining cluster: {}",
@@ -359,19 +396,8 @@ impl Run<'_> {
             ));
         }
         if self.options.on_existing == OnExisting::Error {
-            let kfc_api: Api<KubeFedCluster> = Api::namespaced(self.host.client.clone(), ns);
             let name = &self.options.cluster_name;
-            if kfc_api
-                .get_opt(name)
-                .await
-                .with_context(|| {
-                    format!(
-                        "failed to read KubeFedCluster `{ns}/{name}` in cluster `{}`",
-                        self.host_ctx()
-                    )
-                })?
-                .is_some()
-            {
+            if self.kubefed_clusters.iter().any(|k| k.name_any() == *name) {
                 return Err(hinted(
                     format!("federated cluster {name} already exists in host cluster"),
                     format!(
@@ -523,13 +549,7 @@ impl Run<'_> {
         if !loopback || self.options.api_endpoint.is_some() {
             return None;
         }
-        let host_uid = Api::<Namespace>::all(self.host.client.clone())
-            .get_opt("kube-system")
-            .await
-            .ok()
-            .flatten()
-            .and_then(|n| n.uid());
-        if host_uid.is_some() && host_uid == self.member_uid {
+        if self.host_uid.is_some() && self.host_uid == self.member_uid {
             return None; // the host itself: its control plane reaches its own API server
         }
         Some(format!(
@@ -544,28 +564,13 @@ impl Run<'_> {
     /// Refuse to join a physical cluster that is already joined under another name
     /// (upstream #749), recognised by its `kube-system` namespace UID.
     async fn check_duplicate(&mut self) -> Result<()> {
-        let kube_system = Api::<Namespace>::all(self.member.client.clone())
-            .get_opt("kube-system")
-            .await;
-        // A member user who may not read namespaces cannot be checked; the join itself decides.
-        self.member_uid = kube_system.ok().flatten().and_then(|n| n.uid());
         let Some(uid) = &self.member_uid else {
             return Ok(());
         };
         if self.options.allow_duplicate {
             return Ok(());
         }
-        let ns = &self.options.namespace;
-        let kfcs = Api::<KubeFedCluster>::namespaced(self.host.client.clone(), ns)
-            .list(&kube::api::ListParams::default())
-            .await
-            .with_context(|| {
-                format!(
-                    "failed to list KubeFedClusters in namespace `{ns}` of cluster `{}`",
-                    self.host_ctx()
-                )
-            })?;
-        if let Some(other) = kfcs.items.iter().find(|k| {
+        if let Some(other) = self.kubefed_clusters.iter().find(|k| {
             k.name_any() != self.options.cluster_name
                 && k.annotations().get(CLUSTER_UID_ANNOTATION) == Some(uid)
         }) {
@@ -910,10 +915,14 @@ impl Run<'_> {
             Some(ns) => format!("{ns}/{name}"),
             None => name.clone(),
         };
-        let existing = api
-            .get_opt(&name)
-            .await
-            .with_context(|| format!("failed to read {kind} `{display}` in cluster `{ctx}`"))?;
+        // The preflight saw none of these with --error-on-existing: create straight away.
+        let existing = if self.options.on_existing == OnExisting::Error {
+            None
+        } else {
+            api.get_opt(&name)
+                .await
+                .with_context(|| format!("failed to read {kind} `{display}` in cluster `{ctx}`"))?
+        };
         let undo_for = |name: &str| match kind.as_str() {
             "ClusterRole" => Undo::ClusterRole(name.to_string()),
             "ClusterRoleBinding" => Undo::ClusterRoleBinding(name.to_string()),
@@ -1011,7 +1020,30 @@ impl Run<'_> {
             s.and_then(|s| s.data.as_ref())
                 .is_some_and(|d| d.get("token").is_some_and(|t| !t.0.is_empty()))
         };
-        let secret = tokio::time::timeout(self.options.token_timeout, await_condition(api, &name, has_token))
+        // Usually the token controller has signed it by now: one GET before setting up a watch.
+        let ready = api
+            .get_opt(&name)
+            .await
+            .with_context(|| format!("failed to read Secret `{ns}/{name}` in cluster `{ctx}`"))?;
+        let secret = match ready {
+            Some(s) if has_token(Some(&s)) => s,
+            _ => self.watch_token(api, &name, has_token).await?,
+        };
+        let data = secret.data.unwrap_or_default();
+        let token = data.get("token").map(|t| t.0.clone()).unwrap_or_default();
+        let ca = data.get("ca.crt").map(|c| c.0.clone());
+        Ok((token, ca))
+    }
+
+    async fn watch_token(
+        &self,
+        api: Api<Secret>,
+        name: &str,
+        has_token: impl Fn(Option<&Secret>) -> bool,
+    ) -> Result<Secret> {
+        let ns = &self.options.namespace;
+        let ctx = self.member_ctx();
+        let secret = tokio::time::timeout(self.options.token_timeout, await_condition(api, name, has_token))
             .await
             .map_err(|_| {
                 hinted(
@@ -1025,10 +1057,7 @@ impl Run<'_> {
             })?
             .with_context(|| format!("failed to watch Secret `{ns}/{name}` in cluster `{ctx}`"))?
             .ok_or_else(|| anyhow!("Secret `{ns}/{name}` in cluster `{ctx}` disappeared while waiting for its token"))?;
-        let data = secret.data.unwrap_or_default();
-        let token = data.get("token").map(|t| t.0.clone()).unwrap_or_default();
-        let ca = data.get("ca.crt").map(|c| c.0.clone());
-        Ok((token, ca))
+        Ok(secret)
     }
 
     /// The host Secret holding the member token, data `token` only (as upstream). A given
@@ -1041,18 +1070,13 @@ impl Run<'_> {
         let api: Api<Secret> = Api::namespaced(self.host.client.clone(), &ns);
         let mut reuse = self.options.secret_name.clone();
         if reuse.is_none() && self.options.on_existing == OnExisting::Update {
-            let kfc_api: Api<KubeFedCluster> = Api::namespaced(self.host.client.clone(), &ns);
-            if let Some(kfc) = kfc_api
-                .get_opt(&self.options.cluster_name)
-                .await
-                .with_context(|| {
-                    format!(
-                        "failed to read KubeFedCluster `{ns}/{}` in cluster `{ctx}`",
-                        self.options.cluster_name
-                    )
-                })?
+            // The KubeFedCluster as read at the start of this run.
+            if let Some(kfc) = self
+                .kubefed_clusters
+                .iter()
+                .find(|k| k.name_any() == self.options.cluster_name)
             {
-                reuse = Some(kfc.spec.secret_ref.name);
+                reuse = Some(kfc.spec.secret_ref.name.clone());
             }
         }
         let data = BTreeMap::from([("token".to_string(), ByteString(token))]);
@@ -1164,9 +1188,11 @@ impl Run<'_> {
         self.keep(&object);
         let resource = "kubefedcluster.core.kubefed.io";
         let api: Api<KubeFedCluster> = Api::namespaced(self.host.client.clone(), &ns);
-        let existing = api.get_opt(&name).await.with_context(|| {
-            format!("failed to read KubeFedCluster `{ns}/{name}` in cluster `{ctx}`")
-        })?;
+        let existing = self
+            .kubefed_clusters
+            .iter()
+            .find(|k| k.name_any() == name)
+            .cloned();
         if self.options.dry_run == DryRun::Client {
             let action = if existing.is_some() {
                 "updated"
