@@ -34,7 +34,11 @@ fn help_of_every_command() {
         vec!["completion"],
         vec!["version"],
     ] {
-        let name = if args.is_empty() { "kubefedctl".to_string() } else { args.join("-") };
+        let name = if args.is_empty() {
+            "kubefedctl".to_string()
+        } else {
+            args.join("-")
+        };
         insta::assert_snapshot!(name, help(&args, "kubefedctl"));
     }
 }
@@ -43,7 +47,13 @@ fn help_of_every_command() {
 #[test]
 fn kubectl_plugin_help_is_name_aware() {
     let join = help(&["join"], "kubectl-kubefed");
-    assert!(join.contains("Usage: kubectl kubefed join [OPTIONS] <CLUSTER_NAME>..."), "{join}");
-    assert!(join.contains("  kubectl kubefed join member1 --host-cluster-context fedhost"), "{join}");
+    assert!(
+        join.contains("Usage: kubectl kubefed join [OPTIONS] <CLUSTER_NAME>..."),
+        "{join}"
+    );
+    assert!(
+        join.contains("  kubectl kubefed join member1 --host-cluster-context fedhost"),
+        "{join}"
+    );
     assert!(!join.contains("kubefedctl "), "{join}");
 }

@@ -97,6 +97,7 @@ pub async fn disable(client: &Client, options: &DisableOptions) -> Result<Disabl
         if ftc.spec.propagation == ConfigurationMode::Enabled {
             let params = PatchParams {
                 dry_run: server_dry,
+                field_manager: Some(super::FIELD_MANAGER.into()),
                 ..Default::default()
             };
             ftc_api

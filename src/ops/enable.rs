@@ -468,6 +468,7 @@ pub async fn write_type(
             if dry_run != DryRun::Client {
                 let params = PatchParams {
                     dry_run: dry_run == DryRun::Server,
+                    field_manager: Some(super::FIELD_MANAGER.into()),
                     ..Default::default()
                 };
                 ftc_api

@@ -309,7 +309,7 @@ pub async fn write(
     reporter: &dyn Reporter,
 ) -> FederateReport {
     let mut report = FederateReport::default();
-    let mut existing: HashMap<(String, Option<String>), HashMap<String, String>> = HashMap::new();
+    let mut existing: HashMap<(String, Option<String>), HashMap<String, Existing>> = HashMap::new();
     for w in &work {
         let ns = if w.fed.namespaced { target_ns(w) } else { None };
         let key = (w.fed.crd_name(), ns.clone());
@@ -324,7 +324,13 @@ pub async fn write(
             Ok(list) => list
                 .items
                 .into_iter()
-                .map(|o| (o.name_any(), o.resource_version().unwrap_or_default()))
+                .map(|o| {
+                    let existing = Existing {
+                        resource_version: o.resource_version().unwrap_or_default(),
+                        migrated_fields: migrated_fields(&o.metadata),
+                    };
+                    (o.name_any(), existing)
+                })
                 .collect(),
             Err(_) => HashMap::new(), // the type may not exist yet (dry run of --enable-type)
         };
@@ -381,6 +387,43 @@ pub async fn write(
     report
 }
 
+/// A federated object that exists before the write.
+#[derive(Clone, Debug)]
+pub struct Existing {
+    resource_version: String,
+    /// Its managed fields with kubefedctl's `Update` entries turned into `Apply`, when it has
+    /// any (written by create/update rather than server-side apply).
+    migrated_fields: Option<Vec<Value>>,
+}
+
+fn migrated_fields(meta: &kube::api::ObjectMeta) -> Option<Vec<Value>> {
+    let fields = meta.managed_fields.as_ref()?;
+    let ours = |op: &str| {
+        fields.iter().any(|f| {
+            f.manager.as_deref() == Some(FIELD_MANAGER) && f.operation.as_deref() == Some(op)
+        })
+    };
+    // Already ours by apply (or nothing to take over): leave the entries alone.
+    if ours("Apply") || !ours("Update") {
+        return None;
+    }
+    let mut changed = false;
+    let out: Vec<Value> = fields
+        .iter()
+        .map(|f| {
+            let mut v = serde_json::to_value(f).unwrap_or(Value::Null);
+            if f.manager.as_deref() == Some(FIELD_MANAGER)
+                && f.operation.as_deref() == Some("Update")
+            {
+                v["operation"] = json!("Apply");
+                changed = true;
+            }
+            v
+        })
+        .collect();
+    changed.then_some(out)
+}
+
 /// Where the federated object of `w` lives: a Namespace's own name, else its namespace.
 fn target_ns(w: &Work) -> Option<String> {
     let meta = &w.target["metadata"];
@@ -395,7 +438,7 @@ async fn write_one(
     client: &Client,
     fed: &FederatedType,
     federated: &Value,
-    before: Option<&String>,
+    before: Option<&Existing>,
     options: &WriteOptions,
 ) -> ObjectResult {
     let name = federated["metadata"]["name"].as_str().unwrap_or_default();
@@ -430,6 +473,24 @@ async fn write_one(
         };
         api.create(&pp, &object).await
     } else {
+        if let Some(fields) = before.and_then(|b| b.migrated_fields.as_ref())
+            && options.dry_run == DryRun::None
+        {
+            // NB: an object written with create/update (Go kubefedctl, or --error-on-existing)
+            // is owned by an `Update` entry that server-side apply never prunes: take it over
+            // first, as kubectl does when moving to server-side apply, so fields the target
+            // lost go away.
+            let patch = json!({"metadata": {"managedFields": fields}});
+            if let Err(e) = api
+                .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+            {
+                return ObjectResult::Failed(format!(
+                    "failed to take over the fields of {} `{display}` in cluster `{host}`: {e}",
+                    fed.kind
+                ));
+            }
+        }
         let mut pp = PatchParams::apply(FIELD_MANAGER).force();
         pp.dry_run = options.dry_run == DryRun::Server;
         api.patch(name, &pp, &Patch::Apply(&object)).await
@@ -437,7 +498,9 @@ async fn write_one(
     match result {
         Ok(after) => match before {
             None => ObjectResult::Created,
-            Some(rv) if after.resource_version().as_ref() == Some(rv) => ObjectResult::Unchanged,
+            Some(b) if after.resource_version().as_ref() == Some(&b.resource_version) => {
+                ObjectResult::Unchanged
+            }
             Some(_) => ObjectResult::Updated,
         },
         Err(e) => {

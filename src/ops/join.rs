@@ -1226,6 +1226,7 @@ impl Run<'_> {
                 });
                 let params = PatchParams {
                     dry_run: self.options.dry_run == DryRun::Server,
+                    field_manager: Some(super::FIELD_MANAGER.into()),
                     ..Default::default()
                 };
                 api.patch(&name, &params, &Patch::Merge(&patch))

@@ -67,13 +67,20 @@ pub async fn orphaning(
     } else {
         object.annotations_mut().remove(ORPHAN_ANNOTATION);
     }
-    api.replace(name, &PostParams::default(), &object)
-        .await
-        .with_context(|| {
-            format!(
-                "Failed to update resource {} \"{display}\" in cluster `{host}`",
-                t.kind
-            )
-        })?;
+    api.replace(
+        name,
+        &PostParams {
+            field_manager: Some(super::FIELD_MANAGER.into()),
+            ..Default::default()
+        },
+        &object,
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "Failed to update resource {} \"{display}\" in cluster `{host}`",
+            t.kind
+        )
+    })?;
     Ok(enable)
 }
