@@ -320,7 +320,7 @@ pub async fn write(
             Some(ns) => Api::namespaced_with(client.clone(), ns, &w.fed.api_resource()),
             None => Api::all_with(client.clone(), &w.fed.api_resource()),
         };
-        let versions = match api.list_metadata(&ListParams::default()).await {
+        let versions = match api.list(&ListParams::default()).await {
             Ok(list) => list
                 .items
                 .into_iter()
@@ -328,6 +328,7 @@ pub async fn write(
                     let existing = Existing {
                         resource_version: o.resource_version().unwrap_or_default(),
                         migrated_fields: migrated_fields(&o.metadata),
+                        spec: o.data.get("spec").cloned().unwrap_or(Value::Null),
                     };
                     (o.name_any(), existing)
                 })
@@ -391,6 +392,8 @@ pub async fn write(
 #[derive(Clone, Debug)]
 pub struct Existing {
     resource_version: String,
+    /// Its `spec`: when the new one is the same, nothing is written.
+    spec: Value,
     /// Its managed fields with kubefedctl's `Update` entries turned into `Apply`, when it has
     /// any (written by create/update rather than server-side apply).
     migrated_fields: Option<Vec<Value>>,
@@ -451,6 +454,13 @@ async fn write_one(
             fed.crd_name()
         ));
     }
+    // The same spec as stored: nothing to write (a rerun over 2,000 objects costs one list
+    // per type).
+    if let Some(b) = before
+        && b.spec == federated["spec"]
+    {
+        return ObjectResult::Unchanged;
+    }
     if options.dry_run == DryRun::Client {
         return if before.is_some() {
             ObjectResult::Updated
@@ -466,12 +476,24 @@ async fn write_one(
         Ok(o) => o,
         Err(e) => return ObjectResult::Failed(format!("invalid federated object: {e}")),
     };
-    let result = if options.on_existing == OnExisting::Error {
+    // A new object is a plain create (cheaper on the server than an apply); a later run takes
+    // its fields over for server-side apply when it has something to change.
+    let result = if options.on_existing == OnExisting::Error || before.is_none() {
         let pp = PostParams {
             dry_run: options.dry_run == DryRun::Server,
             field_manager: Some(FIELD_MANAGER.into()),
         };
-        api.create(&pp, &object).await
+        match api.create(&pp, &object).await {
+            // Created meanwhile by someone else: apply over it.
+            Err(kube::Error::Api(s))
+                if s.code == 409 && options.on_existing == OnExisting::Update =>
+            {
+                let mut pp = PatchParams::apply(FIELD_MANAGER).force();
+                pp.dry_run = options.dry_run == DryRun::Server;
+                api.patch(name, &pp, &Patch::Apply(&object)).await
+            }
+            other => other,
+        }
     } else {
         if let Some(fields) = before.and_then(|b| b.migrated_fields.as_ref())
             && options.dry_run == DryRun::None
