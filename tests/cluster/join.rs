@@ -1176,59 +1176,12 @@ async fn unjoin_cleanup_deletes_only_propagated_objects() {
 // Multi-threaded: the proxy task must run while the test blocks on the kubefedctl process.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn join_through_a_proxy_records_proxy_url() {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let ns = unique("kf-proxy");
     init(&ns, "Cluster");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let proxy_port = listener.local_addr().unwrap().port();
-    let tunnels = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = tunnels.clone();
-    let proxy = tokio::spawn(async move {
-        loop {
-            let (socket, _) = listener.accept().await.unwrap();
-            let counter = counter.clone();
-            tokio::spawn(async move {
-                let mut reader = BufReader::new(socket);
-                let mut request = String::new();
-                reader.read_line(&mut request).await.unwrap();
-                // Only loopback targets: this proxy never reaches anything else.
-                let target = request
-                    .split_whitespace()
-                    .nth(1)
-                    .unwrap_or_default()
-                    .to_string();
-                let mut line = String::new();
-                while reader.read_line(&mut line).await.unwrap() > 2 {
-                    line.clear();
-                }
-                let mut client = reader.into_inner();
-                if !request.starts_with("CONNECT 127.0.0.1:") {
-                    let _ = client.write_all(b"HTTP/1.1 403 Forbidden\r\n\r\n").await;
-                    return;
-                }
-                let mut upstream = tokio::net::TcpStream::connect(&target).await.unwrap();
-                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                client
-                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                    .await
-                    .unwrap();
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
-            });
-        }
-    });
-    // member1 reached through the proxy, in a kubeconfig of the test's own.
+    let proxy = crate::util::ConnectProxy::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("config");
-    let mut doc: serde_json::Value =
-        serde_saphyr::from_str(&std::fs::read_to_string(&federation().kubeconfig).unwrap())
-            .unwrap();
-    let proxy_url = format!("http://127.0.0.1:{proxy_port}");
-    for c in doc["clusters"].as_array_mut().unwrap() {
-        if c["name"] == "member1" {
-            c["cluster"]["proxy-url"] = proxy_url.clone().into();
-        }
-    }
-    std::fs::write(&kubeconfig, serde_saphyr::to_string(&doc).unwrap()).unwrap();
+    let kubeconfig = crate::util::kubeconfig_with_proxy(dir.path(), "member1", &proxy.url());
+    let proxy_url = proxy.url();
     let name = unique("proxied");
     let out = run(crate::util::kubefedctl_bare()
         .arg("--kubeconfig")
@@ -1244,10 +1197,7 @@ async fn join_through_a_proxy_records_proxy_url() {
             &ns,
         ]));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(
-        tunnels.load(std::sync::atomic::Ordering::SeqCst) > 0,
-        "join did not use the proxy"
-    );
+    assert!(proxy.tunnels() > 0, "join did not use the proxy");
     let host = client("fedhost").await;
     let kfc = Api::<KubeFedCluster>::namespaced(host, &ns)
         .get(&name)
@@ -1280,7 +1230,6 @@ async fn join_through_a_proxy_records_proxy_url() {
             &ns,
         ]));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    proxy.abort();
 }
 
 #[tokio::test]

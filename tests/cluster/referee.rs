@@ -239,6 +239,16 @@ struct Joined {
 }
 
 async fn snapshot(member_ctx: &str, ns: &str, name: &str) -> Joined {
+    snapshot_with(member_ctx, ns, name, None).await
+}
+
+/// [`snapshot`] of a join made with `--secret-name given_secret`.
+async fn snapshot_with(
+    member_ctx: &str,
+    ns: &str,
+    name: &str,
+    given_secret: Option<&str>,
+) -> Joined {
     let member = client(member_ctx).await;
     let host = client("fedhost").await;
     let sa = format!("{name}-fedhost");
@@ -283,10 +293,13 @@ async fn snapshot(member_ctx: &str, ns: &str, name: &str) -> Joined {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(
-        secret_name.starts_with(&format!("{name}-")) && secret_name.len() == name.len() + 6,
-        "host Secret name `{secret_name}` is not generateName `{name}-` plus 5 characters"
-    );
+    match given_secret {
+        Some(given) => assert_eq!(secret_name, given, "--secret-name"),
+        None => assert!(
+            secret_name.starts_with(&format!("{name}-")) && secret_name.len() == name.len() + 6,
+            "host Secret name `{secret_name}` is not generateName `{name}-` plus 5 characters"
+        ),
+    }
     raw.insert(
         "host Secret",
         get_json::<Secret>(&host, Some(ns), &secret_name).await,
@@ -320,7 +333,9 @@ async fn snapshot(member_ctx: &str, ns: &str, name: &str) -> Joined {
         .filter_map(|s| s.metadata.name)
         .filter(|n| n.starts_with(&format!("{name}-")) && n.len() == name.len() + 6)
         .collect();
-    assert_eq!(generated, vec![secret_name.clone()]);
+    if given_secret.is_none() {
+        assert_eq!(generated, vec![secret_name.clone()]);
+    }
 
     let sa_uid = sa_obj["metadata"]["uid"].as_str().unwrap().to_string();
     let replacements = [
@@ -2252,4 +2267,257 @@ async fn rust_updates_are_recorded_as_kubefedctl_like_go() {
         "Go"
     );
     assert_eq!(seen[1], seen[0], "Rust vs Go");
+}
+
+/// `--secret-name`: both tools write the host Secret under the given name, and a re-join with
+/// `--error-on-existing=false` and the same token leaves it untouched (upstream #1009, PR 1332).
+#[tokio::test]
+async fn secret_name_join_matches_go() {
+    let ns = unique("kf-refsecret");
+    init(&ns, "Cluster");
+    let go_name = unique("gojoin");
+    let rs_name = unique("rsjoin");
+    let go_secret = format!("{go_name}-credentials");
+    let rs_secret = format!("{rs_name}-credentials");
+    op_with(
+        Tool::Go,
+        "join",
+        &ns,
+        &go_name,
+        "member1",
+        &["--secret-name", &go_secret],
+    );
+    op_with(
+        Tool::Rust,
+        "join",
+        &ns,
+        &rs_name,
+        "member1",
+        &["--secret-name", &rs_secret, "--allow-duplicate"],
+    );
+    let go = snapshot_with("member1", &ns, &go_name, Some(&go_secret)).await;
+    let rust = snapshot_with("member1", &ns, &rs_name, Some(&rs_secret)).await;
+    assert_eq!(go.managers, rust.managers, "managedFields managers");
+    let (g, r) = assert_documented_differences(&go, &rust, "member1").await;
+    assert_same(&g, &r);
+    let host = client("fedhost").await;
+    let secrets = Api::<Secret>::namespaced(host, &ns);
+    for (tool, name, secret, extra) in [
+        (
+            Tool::Go,
+            &go_name,
+            &go_secret,
+            vec![
+                "--secret-name",
+                go_secret.as_str(),
+                "--error-on-existing=false",
+            ],
+        ),
+        (
+            Tool::Rust,
+            &rs_name,
+            &rs_secret,
+            vec![
+                "--secret-name",
+                rs_secret.as_str(),
+                "--error-on-existing=false",
+                "--allow-duplicate",
+            ],
+        ),
+    ] {
+        let before = secrets.get(secret).await.unwrap().metadata.resource_version;
+        op_with(tool, "join", &ns, name, "member1", &extra);
+        let after = secrets.get(secret).await.unwrap().metadata.resource_version;
+        assert_eq!(
+            before, after,
+            "{tool:?}: the re-join rewrote the unchanged host Secret"
+        );
+    }
+    for n in [&go_name, &rs_name] {
+        op(Tool::Rust, "unjoin", &ns, n, "member1");
+    }
+}
+
+/// A member behind a proxy (kubeconfig `proxy-url`): both tools go through it and record the
+/// same `proxyURL` (upstream #1376).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_join_matches_go() {
+    let ns = unique("kf-refproxy");
+    init(&ns, "Cluster");
+    let proxy = crate::util::ConnectProxy::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = crate::util::kubeconfig_with_proxy(dir.path(), "member1", &proxy.url());
+    let go_name = unique("gojoin");
+    let rs_name = unique("rsjoin");
+    let join_args = |name: &str| {
+        vec![
+            "join".to_string(),
+            name.to_string(),
+            "--cluster-context".into(),
+            "member1".into(),
+            "--host-cluster-context".into(),
+            "fedhost".into(),
+            "--kubefed-namespace".into(),
+            ns.clone(),
+        ]
+    };
+    let mut go = Command::new(go_bin_dir().join("kubefedctl"));
+    go.env_remove("KUBECONFIG")
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args(join_args(&go_name));
+    let out = run(&mut go);
+    assert_eq!(out.code, 0, "Go: {}", out.stderr);
+    let after_go = proxy.tunnels();
+    assert!(after_go > 0, "Go kubefedctl did not use the proxy");
+    let mut rs = crate::util::kubefedctl_bare();
+    rs.arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args(join_args(&rs_name))
+        .arg("--allow-duplicate");
+    let out = run(&mut rs);
+    assert_eq!(out.code, 0, "Rust: {}", out.stderr);
+    assert!(
+        proxy.tunnels() > after_go,
+        "kubefedctl-rs did not use the proxy"
+    );
+    let go = snapshot("member1", &ns, &go_name).await;
+    let rust = snapshot("member1", &ns, &rs_name).await;
+    for (tool, joined) in [("Go", &go), ("Rust", &rust)] {
+        assert_eq!(
+            joined.objects["host KubeFedCluster"]["spec"]["proxyURL"],
+            proxy.url().as_str(),
+            "{tool}"
+        );
+    }
+    let (g, r) = assert_documented_differences(&go, &rust, "member1").await;
+    assert_same(&g, &r);
+    for n in [&go_name, &rs_name] {
+        op(Tool::Rust, "unjoin", &ns, n, "member1");
+    }
+}
+
+/// orphaning-deletion: the same annotation, the same status output and the same warning for a
+/// type that is not federated, from both tools.
+#[tokio::test]
+async fn orphaning_deletion_matches_go() {
+    let kf = unique("kf-reforphan");
+    init(&kf, "Cluster");
+    let host = client("fedhost").await;
+    let ns = unique("kf-orphan-app");
+    create_namespace(&host, &ns).await;
+    for name in ["go-cm", "rs-cm"] {
+        create::<k8s_openapi::api::core::v1::ConfigMap>(
+            &host,
+            &ns,
+            json!({"metadata": {"name": name}, "data": {"k": "v"}}),
+        )
+        .await;
+        tool_ok(
+            Tool::Rust,
+            &kf,
+            &["federate", "configmaps", name, "-n", &ns, "--enable-type"],
+        );
+    }
+    let api = dynamic_api(
+        &host,
+        &ns,
+        "types.kubefed.io",
+        "v1beta1",
+        "FederatedConfigMap",
+        "federatedconfigmaps",
+    );
+    for (tool, name) in [(Tool::Go, "go-cm"), (Tool::Rust, "rs-cm")] {
+        let status = |t: Tool| {
+            tool_ok(
+                t,
+                &kf,
+                &[
+                    "orphaning-deletion",
+                    "status",
+                    "federatedconfigmaps",
+                    name,
+                    "-n",
+                    &ns,
+                ],
+            )
+            .0
+            .stdout
+        };
+        assert_eq!(status(tool), "Disabled\n", "{tool:?}");
+        tool_ok(
+            tool,
+            &kf,
+            &[
+                "orphaning-deletion",
+                "enable",
+                "federatedconfigmaps",
+                name,
+                "-n",
+                &ns,
+            ],
+        );
+        let stored = get_dynamic(&api, name).await;
+        assert_eq!(
+            stored["metadata"]["annotations"],
+            json!({"kubefed.io/orphan": "true"}),
+            "{tool:?}"
+        );
+        assert!(
+            managers(&stored).contains(&"kubefedctl Update".to_string()),
+            "{tool:?}: {:?}",
+            managers(&stored)
+        );
+        // Each tool reads what the other wrote.
+        for reader in [Tool::Go, Tool::Rust] {
+            assert_eq!(status(reader), "Enabled\n", "{reader:?} reading {tool:?}'s");
+        }
+        tool_ok(
+            tool,
+            &kf,
+            &[
+                "orphaning-deletion",
+                "disable",
+                "federatedconfigmaps",
+                name,
+                "-n",
+                &ns,
+            ],
+        );
+        let stored = get_dynamic(&api, name).await;
+        assert!(
+            stored["metadata"]["annotations"]
+                .get("kubefed.io/orphan")
+                .is_none(),
+            "{tool:?}"
+        );
+    }
+    // Not a federated type: the same warning on stdout from both.
+    let plain: Vec<String> = [Tool::Go, Tool::Rust]
+        .into_iter()
+        .map(|t| {
+            tool_run(
+                t,
+                &kf,
+                &[
+                    "orphaning-deletion",
+                    "status",
+                    "configmaps",
+                    "go-cm",
+                    "-n",
+                    &ns,
+                ],
+            )
+            .stdout
+        })
+        .collect();
+    assert_eq!(plain[0], plain[1]);
+    assert!(
+        plain[1].starts_with("Warning: configmaps/v1 might not be a federated resource\n"),
+        "{}",
+        plain[1]
+    );
+    let _ = Api::<Namespace>::all(host)
+        .delete(&ns, &kube::api::DeleteParams::default())
+        .await;
 }

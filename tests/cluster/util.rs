@@ -86,3 +86,96 @@ pub fn redact_ports(s: &str) -> String {
     out.push_str(rest);
     out
 }
+
+/// An HTTP CONNECT proxy on loopback that only tunnels to 127.0.0.1, counting tunnels. It
+/// stops when dropped. Needs a multi-threaded test runtime (the test blocks on processes).
+pub struct ConnectProxy {
+    port: u16,
+    tunnels: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ConnectProxy {
+    pub async fn start() -> Self {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let tunnels = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = tunnels.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let mut reader = BufReader::new(socket);
+                    let mut request = String::new();
+                    if reader.read_line(&mut request).await.is_err() {
+                        return;
+                    }
+                    let target = request
+                        .split_whitespace()
+                        .nth(1)
+                        .unwrap_or_default()
+                        .to_string();
+                    let mut line = String::new();
+                    while reader.read_line(&mut line).await.unwrap_or(0) > 2 {
+                        line.clear();
+                    }
+                    let mut client = reader.into_inner();
+                    // Only loopback targets: this proxy never reaches anything else.
+                    if !request.starts_with("CONNECT 127.0.0.1:") {
+                        let _ = client.write_all(b"HTTP/1.1 403 Forbidden\r\n\r\n").await;
+                        return;
+                    }
+                    let Ok(mut upstream) = tokio::net::TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    if client
+                        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                        .await
+                        .is_ok()
+                    {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                    }
+                });
+            }
+        });
+        ConnectProxy {
+            port,
+            tunnels,
+            task,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn tunnels(&self) -> usize {
+        self.tunnels.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for ConnectProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A copy of the federation's kubeconfig in `dir` where `cluster` is reached through `proxy_url`.
+pub fn kubeconfig_with_proxy(dir: &Path, cluster: &str, proxy_url: &str) -> std::path::PathBuf {
+    let path = dir.join("config");
+    let mut doc: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(&federation().kubeconfig).unwrap())
+            .unwrap();
+    for c in doc["clusters"].as_array_mut().unwrap() {
+        if c["name"] == cluster {
+            c["cluster"]["proxy-url"] = proxy_url.into();
+        }
+    }
+    std::fs::write(&path, serde_saphyr::to_string(&doc).unwrap()).unwrap();
+    path
+}
