@@ -6,8 +6,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, anyhow};
 use clap::{ArgAction, Args};
-use kube::api::{Api, DynamicObject, GroupVersionKind};
-use kube::discovery::ApiResource;
 use serde_json::Value;
 
 use super::GlobalArgs;
@@ -435,19 +433,9 @@ async fn get_target(
     name: &str,
     host: &str,
 ) -> Result<Value> {
-    let (group, version) = match fed.target_api_version.split_once('/') {
-        Some((g, v)) => (g.to_string(), v.to_string()),
-        None => (String::new(), fed.target_api_version.clone()),
-    };
-    let ar = ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk(&group, &version, &t.kind),
-        &t.plural,
-    );
-    let api: Api<DynamicObject> = if t.namespaced {
-        Api::namespaced_with(client.clone(), namespace, &ar)
-    } else {
-        Api::all_with(client.clone(), &ar)
-    };
+    // Read at the target version the FederatedTypeConfig names.
+    let version = fed.target_api_version.rsplit('/').next();
+    let api = t.dynamic_api(client, version, namespace);
     let display = if t.namespaced {
         format!("{namespace}/{name}")
     } else {
@@ -513,16 +501,6 @@ async fn enable_types(
                 done.type_config_action, global.kubefed_namespace
             ),
         );
-        if dry_run.writes() {
-            let api: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
-                Api::all(client.clone());
-            tokio::time::timeout(
-                std::time::Duration::from_secs(30),
-                kube::runtime::wait::await_condition(api, &crd, kube::runtime::wait::conditions::is_crd_established()),
-            )
-            .await
-            .map_err(|_| anyhow!("CustomResourceDefinition `{crd}` in cluster `{host}` was not Established within 30 s"))??;
-        }
     }
     Ok(())
 }

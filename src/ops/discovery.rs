@@ -41,6 +41,27 @@ impl ApiType {
         }
     }
 
+    /// A dynamic API for this type in `version` (its discovered version when `None`), namespaced
+    /// to `namespace` when the type is namespaced.
+    pub fn dynamic_api(
+        &self,
+        client: &kube::Client,
+        version: Option<&str>,
+        namespace: &str,
+    ) -> kube::Api<kube::api::DynamicObject> {
+        let gvk = kube::api::GroupVersionKind::gvk(
+            &self.group,
+            version.unwrap_or(&self.version),
+            &self.kind,
+        );
+        let ar = kube::discovery::ApiResource::from_gvk_with_plural(&gvk, &self.plural);
+        if self.namespaced {
+            kube::Api::namespaced_with(client.clone(), namespace, &ar)
+        } else {
+            kube::Api::all_with(client.clone(), &ar)
+        }
+    }
+
     fn matches(&self, name: &str) -> bool {
         name == self.plural
             || name == self.singular

@@ -452,6 +452,16 @@ pub async fn write_type(
         }
     };
 
+    if dry_run.writes()
+        && let Err(e) = wait_until_served(&crd_api, &crd_name, host).await
+    {
+        // Leave nothing half-done: a CRD this run created and the server will not serve goes.
+        if crd_action == "created" {
+            let _ = crd_api.delete(&crd_name, &Default::default()).await;
+        }
+        return Err(e);
+    }
+
     let type_config_action = match existing_ftc {
         None => {
             if dry_run != DryRun::Client {
@@ -484,6 +494,49 @@ pub async fn write_type(
         crd_action,
         type_config_action,
     })
+}
+
+/// Wait until the API server serves the federated type, so it is usable right after `enable`
+/// returns (Go returned earlier, and the first create of an instance could 404). A name the
+/// server refuses (a kind already taken in the group) fails at once, with the server's reason.
+async fn wait_until_served(
+    api: &Api<CustomResourceDefinition>,
+    crd_name: &str,
+    host: &str,
+) -> Result<()> {
+    let condition = |crd: &CustomResourceDefinition, type_: &str| {
+        crd.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|cs| cs.iter().find(|c| c.type_ == type_).cloned())
+    };
+    let settled = |crd: Option<&CustomResourceDefinition>| {
+        crd.is_some_and(|crd| {
+            condition(crd, "Established").is_some_and(|c| c.status == "True")
+                || condition(crd, "NamesAccepted").is_some_and(|c| c.status == "False")
+        })
+    };
+    let crd = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        kube::runtime::wait::await_condition(api.clone(), crd_name, settled),
+    )
+    .await
+    .map_err(|_| anyhow!("CustomResourceDefinition `{crd_name}` in cluster `{host}` was not Established within 30 s"))?
+    .with_context(|| format!("failed to watch CustomResourceDefinition `{crd_name}` in cluster `{host}`"))?;
+    if let Some(refused) = crd
+        .as_ref()
+        .and_then(|c| condition(c, "NamesAccepted"))
+        .filter(|c| c.status == "False")
+    {
+        return Err(hinted(
+            format!(
+                "the API server does not serve CustomResourceDefinition `{crd_name}` in cluster `{host}`: {}",
+                refused.message.unwrap_or_default()
+            ),
+            "another federated CRD in that group has the same kind: pass a non-default --federated-group",
+        ));
+    }
+    Ok(())
 }
 
 /// The control plane's namespace must exist before types are enabled in it.

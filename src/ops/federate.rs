@@ -639,11 +639,7 @@ pub async fn list_contents(
     concurrency: usize,
 ) -> Vec<(ApiType, Result<Vec<Value>>)> {
     futures::stream::iter(types.iter().cloned().map(|t| async move {
-        let ar = ApiResource::from_gvk_with_plural(
-            &GroupVersionKind::gvk(&t.group, &t.version, &t.kind),
-            &t.plural,
-        );
-        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &ar);
+        let api = t.dynamic_api(client, None, namespace);
         let result = api
             .list(&ListParams::default())
             .await

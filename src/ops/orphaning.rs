@@ -2,8 +2,7 @@
 //! keep member objects when their federated object is deleted (kubefedctl-behaviour.md 6).
 
 use anyhow::{Context as _, Result};
-use kube::api::{Api, DynamicObject, GroupVersionKind, PostParams};
-use kube::discovery::ApiResource;
+use kube::api::PostParams;
 use kube::{Client, ResourceExt};
 
 use super::discovery::ApiType;
@@ -26,15 +25,7 @@ pub async fn orphaning(
     op: Orphaning,
     host: &str,
 ) -> Result<bool> {
-    let ar = ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk(&t.group, &t.version, &t.kind),
-        &t.plural,
-    );
-    let api: Api<DynamicObject> = if t.namespaced {
-        Api::namespaced_with(client.clone(), namespace, &ar)
-    } else {
-        Api::all_with(client.clone(), &ar)
-    };
+    let api = t.dynamic_api(client, None, namespace);
     let display = if t.namespaced {
         format!("{namespace}/{name}")
     } else {

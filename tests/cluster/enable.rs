@@ -9,7 +9,7 @@ use kubefedctl::api::FederatedTypeConfig;
 use serde_json::{Value, json};
 
 use crate::federation::repo;
-use crate::util::{client, kubefedctl, run, unique};
+use crate::util::{client, init, kubefedctl, run, unique};
 
 const TYPES: [&str; 10] = [
     "clusterroles.rbac.authorization.k8s.io",
@@ -45,17 +45,6 @@ fn by_name(docs: &[Value], name: &str) -> Value {
         .find(|d| d["metadata"]["name"] == name)
         .unwrap_or_else(|| panic!("{name} not in the golden file"))
         .clone()
-}
-
-fn init(ns: &str) {
-    let out = run(kubefedctl().args([
-        "init",
-        "--host-cluster-context",
-        "fedhost",
-        "--kubefed-namespace",
-        ns,
-    ]));
-    assert_eq!(out.code, 0, "init: {}", out.stderr);
 }
 
 fn enable(ns: &str, args: &[&str]) -> crate::util::Run {
@@ -111,7 +100,7 @@ fn enable_output_matches_upstream_golden_vectors() {
 #[tokio::test]
 async fn enable_ten_types_then_upstream_fixtures_are_stored_unpruned() {
     let ns = unique("kf-enable");
-    init(&ns);
+    init(&ns, "Cluster");
     let out = enable(&ns, &TYPES);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout.lines().count(), 20, "{}", out.stdout);
@@ -182,7 +171,7 @@ async fn enable_ten_types_then_upstream_fixtures_are_stored_unpruned() {
 #[tokio::test]
 async fn lookup_forms_pods_ambiguity_and_custom_resources() {
     let ns = unique("kf-lookup");
-    init(&ns);
+    init(&ns, "Cluster");
     // The example users reach for first.
     let out = enable(&ns, &["pods"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -225,6 +214,9 @@ async fn lookup_forms_pods_ambiguity_and_custom_resources() {
     let host = client("fedhost").await;
     let suffix = unique("g");
     let plural = format!("widgets{}", suffix.replace('-', ""));
+    // Kinds are unique per group: a kind of this run's own, as the federated CRDs share
+    // types.kubefed.io with every other test (and earlier runs on the same federation).
+    let kind = format!("Widget{}", suffix.replace('-', "").to_uppercase());
     let group_a = format!("a{suffix}.example.com");
     let group_b = format!("b{suffix}.example.com");
     for (group, schema) in [
@@ -237,7 +229,7 @@ async fn lookup_forms_pods_ambiguity_and_custom_resources() {
             json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
         ),
     ] {
-        create_crd(&host, group, &plural, "Widget", schema).await;
+        create_crd(&host, group, &plural, &kind, schema).await;
     }
     let ambiguous = enable(&ns, &[&plural]);
     assert_eq!(ambiguous.code, 1);
@@ -253,7 +245,7 @@ async fn lookup_forms_pods_ambiguity_and_custom_resources() {
     // Same kind in two groups under the default federated group: the second would reuse the
     // first's federated CRD, which upstream refuses with advice.
     let ns2 = unique("kf-lookup-ref");
-    init(&ns2);
+    init(&ns2, "Cluster");
     let first = enable(&ns2, &[&format!("{plural}.{group_a}")]);
     assert_eq!(first.code, 0, "{}", first.stderr);
     let second = enable(&ns2, &[&format!("{plural}.{group_b}")]);
@@ -291,12 +283,16 @@ async fn lookup_forms_pods_ambiguity_and_custom_resources() {
         assert_eq!(spec["retainReplicas"].is_object(), retain, "{group}");
         // An instance keeps its template.
         let ar = ApiResource::from_gvk_with_plural(
-            &GroupVersionKind::gvk(&format!("fed.{group}"), "v1beta1", "FederatedWidget"),
+            &GroupVersionKind::gvk(
+                &format!("fed.{group}"),
+                "v1beta1",
+                &format!("Federated{kind}"),
+            ),
             &format!("federated{plural}"),
         );
         let api: Api<DynamicObject> = Api::namespaced_with(host.clone(), &ns, &ar);
         let obj: DynamicObject = serde_json::from_value(json!({
-            "apiVersion": format!("fed.{group}/v1beta1"), "kind": "FederatedWidget",
+            "apiVersion": format!("fed.{group}/v1beta1"), "kind": format!("Federated{kind}"),
             "metadata": {"name": "w1"},
             "spec": {"template": {"spec": {"size": "L"}}, "placement": {"clusters": [{"name": "member1"}]}}
         }))
@@ -347,7 +343,7 @@ async fn create_crd(host: &Client, group: &str, plural: &str, kind: &str, schema
 #[tokio::test]
 async fn conflicts_dry_runs_and_output_write_nothing() {
     let ns = unique("kf-conflict");
-    init(&ns);
+    init(&ns, "Cluster");
     let host = client("fedhost").await;
     let ftcs: Api<FederatedTypeConfig> = Api::namespaced(host.clone(), &ns);
     for args in [
@@ -396,7 +392,7 @@ async fn conflicts_dry_runs_and_output_write_nothing() {
 #[tokio::test]
 async fn disable_with_and_without_delete_crd_and_types_listing() {
     let ns = unique("kf-disable");
-    init(&ns);
+    init(&ns, "Cluster");
     let host = client("fedhost").await;
     // A custom type of this test's own, so deleting its federated CRD affects no other test.
     let suffix = unique("d").replace('-', "");
@@ -545,4 +541,67 @@ async fn disable_with_and_without_delete_crd_and_types_listing() {
         usage.stderr,
         "error: --version flag valid only with --delete-crd\n"
     );
+}
+
+/// Two target types with one kind but different plurals: the second federated CRD would have
+/// a kind the group already has. The server refuses its names; enable says so at once.
+#[tokio::test]
+async fn same_kind_different_plurals_is_refused_with_the_servers_reason() {
+    let ns = unique("kf-samekind");
+    init(&ns, "Cluster");
+    let host = client("fedhost").await;
+    let suffix = unique("k").replace('-', "");
+    let kind = format!("Thing{}", suffix.to_uppercase());
+    let schema = json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true});
+    let (a, b) = (
+        format!("a{suffix}.example.com"),
+        format!("b{suffix}.example.com"),
+    );
+    create_crd(&host, &a, &format!("things{suffix}"), &kind, schema.clone()).await;
+    create_crd(&host, &b, &format!("stuff{suffix}"), &kind, schema).await;
+    let first = enable(&ns, &[&format!("things{suffix}.{a}")]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let second = enable(&ns, &[&format!("stuff{suffix}.{b}")]);
+    assert_eq!(second.code, 1);
+    assert!(
+        second.stderr.starts_with(&format!(
+            "error: the API server does not serve CustomResourceDefinition `federatedstuff{suffix}.types.kubefed.io` in cluster `fedhost`: "
+        )),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second
+            .stderr
+            .contains("hint: another federated CRD in that group has the same kind"),
+        "{}",
+        second.stderr
+    );
+    // Nothing half-done: the refused CRD was deleted again, no FederatedTypeConfig written.
+    let crds: Api<CustomResourceDefinition> = Api::all(host.clone());
+    let refused = format!("federatedstuff{suffix}.types.kubefed.io");
+    for _ in 0..100 {
+        if crds.get_opt(&refused).await.unwrap().is_none() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(crds.get_opt(&refused).await.unwrap().is_none());
+    let ftcs: Api<FederatedTypeConfig> = Api::namespaced(host.clone(), &ns);
+    assert!(
+        ftcs.get_opt(&format!("stuff{suffix}.{b}"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // With its own federated group it works.
+    let own = enable(
+        &ns,
+        &[
+            &format!("stuff{suffix}.{b}"),
+            "--federated-group",
+            &format!("fed.{b}"),
+        ],
+    );
+    assert_eq!(own.code, 0, "{}", own.stderr);
 }

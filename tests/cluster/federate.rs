@@ -9,18 +9,7 @@ use kube::api::{Api, DeleteParams, DynamicObject, GroupVersionKind, PostParams};
 use kube::discovery::ApiResource;
 use serde_json::{Value, json};
 
-use crate::util::{client, kubefedctl, kubefedctl_bare, run, unique};
-
-fn init(ns: &str) {
-    let out = run(kubefedctl().args([
-        "init",
-        "--host-cluster-context",
-        "fedhost",
-        "--kubefed-namespace",
-        ns,
-    ]));
-    assert_eq!(out.code, 0, "init: {}", out.stderr);
-}
+use crate::util::{client, init, kubefedctl, kubefedctl_bare, run, unique};
 
 fn kf(control_plane: &str, args: &[&str]) -> crate::util::Run {
     run(kubefedctl()
@@ -71,7 +60,7 @@ fn yaml_stream(text: &str) -> Vec<Value> {
 #[tokio::test]
 async fn conversion_rules_for_builtin_types() {
     let cp = unique("kf-fed");
-    init(&cp);
+    init(&cp, "Cluster");
     let host = client("fedhost").await;
     let ns = unique("kf-conv");
     create(&host, "", &[json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {"team": "a"}}})]).await;
@@ -211,7 +200,7 @@ async fn conversion_rules_for_builtin_types() {
 #[tokio::test]
 async fn federate_namespace_contents_reports_every_object() {
     let cp = unique("kf-fed");
-    init(&cp);
+    init(&cp, "Cluster");
     assert_eq!(
         kf(
             &cp,
@@ -499,7 +488,7 @@ fn federate_from_file_and_stdin_needs_no_kubeconfig() {
 #[tokio::test]
 async fn orphaning_deletion_enable_disable_status() {
     let cp = unique("kf-fed");
-    init(&cp);
+    init(&cp, "Cluster");
     let host = client("fedhost").await;
     let ns = unique("kf-orphan");
     create(
@@ -581,7 +570,7 @@ async fn orphaning_deletion_enable_disable_status() {
 #[tokio::test]
 async fn federate_an_instance_of_a_custom_resource() {
     let cp = unique("kf-fed");
-    init(&cp);
+    init(&cp, "Cluster");
     let host = client("fedhost").await;
     let suffix = unique("cr").replace('-', "");
     let group = format!("{suffix}.example.com");
@@ -670,7 +659,7 @@ async fn federate_an_instance_of_a_custom_resource() {
 #[tokio::test]
 async fn conversion_of_cluster_roles_ingresses_jobs_and_replicasets() {
     let cp = unique("kf-fed");
-    init(&cp);
+    init(&cp, "Cluster");
     let host = client("fedhost").await;
     let ns = unique("kf-conv2");
     create(

@@ -14,22 +14,9 @@ use kube::{Client, ResourceExt};
 use kubefedctl::api::KubeFedCluster;
 
 use crate::federation::federation;
-use crate::util::{client, kubefedctl, run, unique};
+use crate::util::{client, init, kubefedctl, run, unique};
 
 /// A control plane of its own for each test: its namespace holds the KubeFedClusters.
-fn init(ns: &str, scope: &str) {
-    let out = run(kubefedctl().args([
-        "init",
-        "--host-cluster-context",
-        "fedhost",
-        "--kubefed-namespace",
-        ns,
-        "--scope",
-        scope,
-    ]));
-    assert_eq!(out.code, 0, "init: {}", out.stderr);
-}
-
 fn join(ns: &str, args: &[&str]) -> crate::util::Run {
     run(kubefedctl()
         .args([

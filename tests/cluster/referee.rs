@@ -35,7 +35,7 @@ use kubefedctl::api::{FederatedTypeConfig, KubeFedCluster, KubeFedConfig};
 use serde_json::{Value, json};
 
 use crate::federation::{federation, repo};
-use crate::util::{Run, client, client_from, kubefedctl, run, unique};
+use crate::util::{Run, client, client_from, init, kubefedctl, run, unique};
 
 const HOST_NAME_ANNOTATION: &str = "kubefedctl.io/host-cluster-name";
 const CLUSTER_UID_ANNOTATION: &str = "kubefedctl.io/cluster-uid";
@@ -89,19 +89,6 @@ impl Tool {
             Tool::Rust => kubefedctl(),
         }
     }
-}
-
-fn init(ns: &str, scope: &str) {
-    let out = run(kubefedctl().args([
-        "init",
-        "--host-cluster-context",
-        "fedhost",
-        "--kubefed-namespace",
-        ns,
-        "--scope",
-        scope,
-    ]));
-    assert_eq!(out.code, 0, "init: {}", out.stderr);
 }
 
 /// `join`/`unjoin` with either tool; asserts success and returns the wall time.

@@ -179,3 +179,17 @@ pub fn kubeconfig_with_proxy(dir: &Path, cluster: &str, proxy_url: &str) -> std:
     std::fs::write(&path, serde_saphyr::to_string(&doc).unwrap()).unwrap();
     path
 }
+
+/// A control plane of a test's own: `init` in namespace `ns` on fedhost.
+pub fn init(ns: &str, scope: &str) {
+    let out = run(kubefedctl().args([
+        "init",
+        "--host-cluster-context",
+        "fedhost",
+        "--kubefed-namespace",
+        ns,
+        "--scope",
+        scope,
+    ]));
+    assert_eq!(out.code, 0, "init: {}", out.stderr);
+}
