@@ -311,13 +311,21 @@ impl Run<'_> {
         let kfcs = Api::<KubeFedCluster>::namespaced(self.host.client.clone(), ns);
         let sas = Api::<ServiceAccount>::namespaced(self.member.client.clone(), ns);
         let list_params = kube::api::ListParams::default();
-        let (scope, member_ks, host_ks, clusters, service_account) = futures::join!(
-            self.read_scope(),
-            member_ns.get_opt("kube-system"),
-            host_ns.get_opt("kube-system"),
-            kfcs.list(&list_params),
-            sas.get_opt(sa),
-        );
+        // One request per cluster at a time: a second concurrent request to the same API
+        // server opens a new connection, whose handshake here costs more than the request.
+        let host_reads = async {
+            let scope = self.read_scope().await;
+            let ks = host_ns.get_opt("kube-system").await;
+            let clusters = kfcs.list(&list_params).await;
+            (scope, ks, clusters)
+        };
+        let member_reads = async {
+            let ks = member_ns.get_opt("kube-system").await;
+            let sa = sas.get_opt(sa).await;
+            (ks, sa)
+        };
+        let ((scope, host_ks, clusters), (member_ks, service_account)) =
+            futures::join!(host_reads, member_reads);
         let scope = scope?;
         // A user who may not read kube-system cannot be checked for duplicates; fine.
         self.member_uid = member_ks.ok().flatten().and_then(|n| n.uid());
@@ -446,7 +454,9 @@ impl Run<'_> {
                     Api::<ClusterRole>::all(c.clone()),
                     Api::<ClusterRoleBinding>::all(c.clone()),
                 );
-                let (cr, crb) = futures::join!(cr_api.get_opt(role), crb_api.get_opt(role));
+                // One at a time: see `prefetch`.
+                let cr = cr_api.get_opt(role).await;
+                let crb = crb_api.get_opt(role).await;
                 vec![
                     (
                         "cluster role",
@@ -465,12 +475,10 @@ impl Run<'_> {
                 let rb_api = Api::<RoleBinding>::namespaced(c.clone(), ns);
                 let hc_api = Api::<ClusterRole>::all(c.clone());
                 let hcb_api = Api::<ClusterRoleBinding>::all(c.clone());
-                let (r, rb, hc, hcb) = futures::join!(
-                    r_api.get_opt(role),
-                    rb_api.get_opt(role),
-                    hc_api.get_opt(health),
-                    hcb_api.get_opt(health)
-                );
+                let r = r_api.get_opt(role).await;
+                let rb = rb_api.get_opt(role).await;
+                let hc = hc_api.get_opt(health).await;
+                let hcb = hcb_api.get_opt(health).await;
                 vec![
                     (
                         "role",
