@@ -7,7 +7,6 @@ use clap::Args;
 
 use super::GlobalArgs;
 use crate::error::UsageError;
-use crate::ops::DryRun;
 use crate::ops::discovery::discover;
 use crate::ops::enable::{
     DEFAULT_FEDERATED_GROUP, DEFAULT_FEDERATED_VERSION, EnableTarget, SchemaSource, TypeObjects,
@@ -166,11 +165,7 @@ pub async fn run(args: EnableArgs, global: &GlobalArgs) -> Result<()> {
     )
     .await;
     drop(progress);
-    let suffix = match dry_run {
-        DryRun::None => "",
-        DryRun::Client => " (dry run)",
-        DryRun::Server => " (server dry run)",
-    };
+    let suffix = dry_run.suffix();
     let mut failed = Vec::new();
     for (p, result) in planned.iter().zip(results) {
         match result {

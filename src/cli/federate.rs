@@ -360,11 +360,7 @@ fn render(
     warnings: &[String],
     dry_run: DryRun,
 ) -> Result<()> {
-    let suffix = match dry_run {
-        DryRun::None => "",
-        DryRun::Client => " (dry run)",
-        DryRun::Server => " (server dry run)",
-    };
+    let suffix = dry_run.suffix();
     for w in warnings {
         printer.warn(w);
     }

@@ -306,11 +306,7 @@ fn render(
     output: Option<Format>,
     dry_run: DryRun,
 ) -> Result<()> {
-    let suffix = match dry_run {
-        DryRun::None => "",
-        DryRun::Client => " (dry run)",
-        DryRun::Server => " (server dry run)",
-    };
+    let suffix = dry_run.suffix();
     for outcome in results.iter().filter_map(|r| r.as_ref().ok()) {
         for w in &outcome.warnings {
             printer.warn(w);

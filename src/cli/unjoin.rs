@@ -130,11 +130,7 @@ pub async fn run(args: UnjoinArgs, global: &GlobalArgs) -> Result<()> {
             outcome.left_on_member.join(", ")
         ));
     }
-    let suffix = match global.dry_run() {
-        crate::ops::DryRun::None => "",
-        crate::ops::DryRun::Client => " (dry run)",
-        crate::ops::DryRun::Server => " (server dry run)",
-    };
+    let suffix = global.dry_run().suffix();
     if outcome.was_joined {
         printer.object(
             "kubefedcluster.core.kubefed.io",

@@ -28,11 +28,7 @@ impl Change {
             Change::Configured => "configured",
             Change::Unchanged => "unchanged",
         };
-        match dry_run {
-            DryRun::None => verb.to_string(),
-            DryRun::Client => format!("{verb} (dry run)"),
-            DryRun::Server => format!("{verb} (server dry run)"),
-        }
+        format!("{verb}{}", dry_run.suffix())
     }
 }
 

@@ -15,7 +15,7 @@ use kube::{Client, ResourceExt};
 use serde::Serialize;
 use serde_json::json;
 
-use super::{DryRun, is_not_found};
+use super::{DryRun, delete_if_present, is_not_found};
 use crate::api::{ConfigurationMode, ControllerStatus, FederatedTypeConfig};
 
 #[derive(Clone, Debug)]
@@ -80,6 +80,10 @@ pub async fn disable(client: &Client, options: &DisableOptions) -> Result<Disabl
     };
     let crd_name = format!("{fed_plural}.{fed_group}");
     let server_dry = options.dry_run == DryRun::Server;
+    let dp = DeleteParams {
+        dry_run: server_dry,
+        ..Default::default()
+    };
 
     if let Some(ftc) = &ftc {
         if options.delete_crd {
@@ -175,48 +179,31 @@ pub async fn disable(client: &Client, options: &DisableOptions) -> Result<Disabl
                 .await?;
             }
         }
-        let dp = DeleteParams {
-            dry_run: server_dry,
-            ..Default::default()
-        };
-        match Api::<CustomResourceDefinition>::all(client.clone())
-            .delete(&crd_name, &dp)
-            .await
-        {
-            Ok(_) => out
-                .lines
-                .push(format!("customresourcedefinition \"{crd_name}\" deleted")),
-            Err(e) if is_not_found(&e) => out.lines.push(format!(
-                "customresourcedefinition \"{crd_name}\" does not exist"
-            )),
-            Err(e) => {
-                return Err(e).with_context(|| {
-                    format!(
-                        "failed to delete CustomResourceDefinition `{crd_name}` in cluster `{host}`"
-                    )
-                });
-            }
-        }
+        let existed = delete_if_present(
+            &Api::<CustomResourceDefinition>::all(client.clone()),
+            &crd_name,
+            &dp,
+        )
+        .await
+        .with_context(|| {
+            format!("failed to delete CustomResourceDefinition `{crd_name}` in cluster `{host}`")
+        })?;
+        out.lines.push(if existed {
+            format!("customresourcedefinition \"{crd_name}\" deleted")
+        } else {
+            format!("customresourcedefinition \"{crd_name}\" does not exist")
+        });
     }
 
-    if ftc.is_some() {
-        let dp = DeleteParams {
-            dry_run: server_dry,
-            ..Default::default()
-        };
-        match ftc_api.delete(name, &dp).await {
-            Ok(_) => out
-                .lines
-                .push(format!("federatedtypeconfig \"{qualified}\" deleted")),
-            Err(e) if is_not_found(&e) => {}
-            Err(e) => {
-                return Err(e).with_context(|| {
-                    format!(
-                        "failed to delete FederatedTypeConfig `{qualified}` in cluster `{host}`"
-                    )
-                });
-            }
-        }
+    if ftc.is_some()
+        && delete_if_present(&ftc_api, name, &dp)
+            .await
+            .with_context(|| {
+                format!("failed to delete FederatedTypeConfig `{qualified}` in cluster `{host}`")
+            })?
+    {
+        out.lines
+            .push(format!("federatedtypeconfig \"{qualified}\" deleted"));
     }
     Ok(out)
 }

@@ -19,7 +19,7 @@ use serde::Serialize;
 use super::names::{
     InvalidName, JoinNames, suggest_subdomain, validate_path_segment, validate_subdomain,
 };
-use super::{DryRun, OnExisting, Reporter, is_not_found};
+use super::{DryRun, OnExisting, Reporter, delete_if_present, is_not_found};
 use crate::api::{
     KUBEFED_CONFIG_NAME, KubeFedCluster, KubeFedClusterSpec, KubeFedConfig, LocalSecretReference,
     Scope, TlsValidation,
@@ -1259,11 +1259,11 @@ impl Run<'_> {
             let (what, result) = match &undo {
                 Undo::Namespace(n) => (
                     format!("Namespace `{n}`"),
-                    del(&Api::<Namespace>::all(member.clone()), n, &dp).await,
+                    delete_if_present(&Api::<Namespace>::all(member.clone()), n, &dp).await,
                 ),
                 Undo::ServiceAccount(ns, n) => (
                     format!("ServiceAccount `{ns}/{n}`"),
-                    del(
+                    delete_if_present(
                         &Api::<ServiceAccount>::namespaced(member.clone(), ns),
                         n,
                         &dp,
@@ -1278,28 +1278,31 @@ impl Run<'_> {
                     };
                     (
                         format!("Secret `{ns}/{n}`"),
-                        del(&Api::<Secret>::namespaced(c, ns), n, &dp).await,
+                        delete_if_present(&Api::<Secret>::namespaced(c, ns), n, &dp).await,
                     )
                 }
                 Undo::ClusterRole(n) => (
                     format!("ClusterRole `{n}`"),
-                    del(&Api::<ClusterRole>::all(member.clone()), n, &dp).await,
+                    delete_if_present(&Api::<ClusterRole>::all(member.clone()), n, &dp).await,
                 ),
                 Undo::ClusterRoleBinding(n) => (
                     format!("ClusterRoleBinding `{n}`"),
-                    del(&Api::<ClusterRoleBinding>::all(member.clone()), n, &dp).await,
+                    delete_if_present(&Api::<ClusterRoleBinding>::all(member.clone()), n, &dp)
+                        .await,
                 ),
                 Undo::Role(ns, n) => (
                     format!("Role `{ns}/{n}`"),
-                    del(&Api::<Role>::namespaced(member.clone(), ns), n, &dp).await,
+                    delete_if_present(&Api::<Role>::namespaced(member.clone(), ns), n, &dp).await,
                 ),
                 Undo::RoleBinding(ns, n) => (
                     format!("RoleBinding `{ns}/{n}`"),
-                    del(&Api::<RoleBinding>::namespaced(member.clone(), ns), n, &dp).await,
+                    delete_if_present(&Api::<RoleBinding>::namespaced(member.clone(), ns), n, &dp)
+                        .await,
                 ),
                 Undo::KubeFedCluster(ns, n) => (
                     format!("KubeFedCluster `{ns}/{n}`"),
-                    del(&Api::<KubeFedCluster>::namespaced(host.clone(), ns), n, &dp).await,
+                    delete_if_present(&Api::<KubeFedCluster>::namespaced(host.clone(), ns), n, &dp)
+                        .await,
                 ),
             };
             if let Err(e) = result {
@@ -1308,17 +1311,6 @@ impl Run<'_> {
             }
         }
         leftovers
-    }
-}
-
-async fn del<K>(api: &Api<K>, name: &str, dp: &DeleteParams) -> Result<(), kube::Error>
-where
-    K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
-{
-    match api.delete(name, dp).await {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(e),
     }
 }
 

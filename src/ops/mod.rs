@@ -32,6 +32,15 @@ impl DryRun {
     pub fn writes(self) -> bool {
         self == DryRun::None
     }
+
+    /// What result lines end with, as kubectl prints them: ` (dry run)`, ` (server dry run)`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            DryRun::None => "",
+            DryRun::Client => " (dry run)",
+            DryRun::Server => " (server dry run)",
+        }
+    }
 }
 
 /// What to do when an object a command would create already exists
@@ -48,6 +57,22 @@ pub enum OnExisting {
 /// "404 page not found" lacks.)
 pub fn is_not_found(err: &kube::Error) -> bool {
     matches!(err, kube::Error::Api(s) if s.code == 404)
+}
+
+/// Delete an object; one that is already gone is fine. Returns whether it existed.
+pub async fn delete_if_present<K>(
+    api: &kube::Api<K>,
+    name: &str,
+    dp: &kube::api::DeleteParams,
+) -> Result<bool, kube::Error>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    match api.delete(name, dp).await {
+        Ok(_) => Ok(true),
+        Err(e) if is_not_found(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Receives progress messages from long operations.

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::join::{HOST_CLUSTER_NAME_ANNOTATION, Location, Written};
 use super::names::JoinNames;
-use super::{DryRun, Reporter, is_not_found};
+use super::{DryRun, Reporter, delete_if_present};
 use crate::api::KubeFedCluster;
 
 #[derive(Clone, Debug)]
@@ -176,7 +176,6 @@ pub async fn unjoin(
     if let Some(kfc) = &kfc {
         let secret = &kfc.spec.secret_ref.name;
         delete_host(
-            host,
             host_context,
             &Api::<Secret>::namespaced(host.clone(), ns),
             secret,
@@ -187,7 +186,6 @@ pub async fn unjoin(
         )
         .await?;
         delete_host(
-            host,
             host_context,
             &kfc_api,
             &options.cluster_name,
@@ -238,11 +236,7 @@ impl Deleter<'_> {
         let result = if self.dry_run == DryRun::Client {
             api.get_opt(name).await.map(|o| o.is_some())
         } else {
-            match api.delete(name, self.dp).await {
-                Ok(_) => Ok(true),
-                Err(e) if is_not_found(&e) => Ok(false),
-                Err(e) => Err(e),
-            }
+            delete_if_present(api, name, self.dp).await
         };
         match result {
             Ok(true) => {
@@ -285,9 +279,7 @@ impl Deleter<'_> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn delete_host<K>(
-    _host: &Client,
     host_context: &str,
     api: &Api<K>,
     name: &str,
@@ -305,11 +297,7 @@ where
     let existed = if options.dry_run == DryRun::Client {
         api.get_opt(name).await.map(|o| o.is_some())
     } else {
-        match api.delete(name, dp).await {
-            Ok(_) => Ok(true),
-            Err(e) if is_not_found(&e) => Ok(false),
-            Err(e) => Err(e),
-        }
+        delete_if_present(api, name, dp).await
     }
     .with_context(|| {
         format!("failed to delete {kind} `{ns}/{name}` in cluster `{host_context}`")
@@ -442,9 +430,8 @@ pub async fn execute_cleanup(
                 Some(ns) => Api::namespaced_with(member.clone(), ns, &t.api),
                 None => Api::all_with(member.clone(), &t.api),
             };
-            match api.delete(name, dp).await {
-                Ok(_) => Ok(1),
-                Err(e) if is_not_found(&e) => Ok(0),
+            match delete_if_present(&api, name, dp).await {
+                Ok(existed) => Ok(usize::from(existed)),
                 Err(e) => Err(anyhow::Error::from(e).context(format!(
                     "failed to delete {} `{}{name}` in cluster `{context}`",
                     t.api.kind,
