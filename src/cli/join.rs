@@ -266,23 +266,16 @@ pub async fn run(args: JoinArgs, global: &GlobalArgs) -> Result<()> {
     let results =
         futures::future::join_all(clusters.iter().zip(members).map(|(cluster, member)| {
             let host = &host;
-            let shared_host_client = &host_client;
+            let host_client = &host_client;
             let several = clusters.len() > 1;
             let options = options_for(cluster);
             let progress = printer.progress_for(if several { cluster } else { "" });
             async move {
                 let (member, member_client) = member?;
-                // Each concurrent join talks to the host over a connection of its own: requests
-                // multiplexed over one client open extra connections that stall on loopback.
-                let host_client = if several {
-                    host.client()?
-                } else {
-                    shared_host_client.clone()
-                };
                 join(
                     Side {
                         access: host,
-                        client: &host_client,
+                        client: host_client,
                     },
                     Side {
                         access: &member,

@@ -6,12 +6,15 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
+use futures::StreamExt as _;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{
     ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
 };
-use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{
+    Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+};
 use kube::runtime::wait::{await_condition, conditions};
 use kube::{Client, Resource, ResourceExt};
 use serde::Serialize;
@@ -191,20 +194,70 @@ struct Run<'a> {
     member: Side<'a>,
     host: Side<'a>,
     reporter: &'a dyn Reporter,
-    undo: Vec<Undo>,
-    written: Vec<Written>,
-    objects: Vec<serde_json::Value>,
     /// Server dry-run only: the member namespace does not exist, so the API server cannot
     /// admit objects in it; they are planned without a request.
     namespace_planned: bool,
+    /// Everything the checks and writes need to know up front, read in one concurrent round.
+    seen: Prefetched,
+}
+
+/// The reads of a join's first round.
+#[derive(Default)]
+struct Prefetched {
     /// The member's `kube-system` namespace UID, when readable.
     member_uid: Option<String>,
     /// The host's `kube-system` namespace UID, when readable.
     host_uid: Option<String>,
-    /// Read up front, concurrently: the KubeFedClusters of the control plane's namespace, and
-    /// whether the member ServiceAccount exists.
+    /// The KubeFedClusters of the control plane's namespace.
     kubefed_clusters: Vec<KubeFedCluster>,
     service_account_exists: bool,
+    /// The joining namespace on the member.
+    member_namespace: Option<Namespace>,
+    /// `--secret-name` with `--error-on-existing`: whether that host Secret exists.
+    host_secret_exists: bool,
+    /// With `--error-on-existing`: the RBAC objects of the control plane's scope that exist
+    /// already, as (label, description).
+    rbac_leftovers: Vec<(&'static str, String)>,
+}
+
+/// What a run wrote, in order: the report, the objects, and the undo log for a failure.
+#[derive(Default)]
+struct Log {
+    undo: Vec<Undo>,
+    written: Vec<Written>,
+    objects: Vec<serde_json::Value>,
+}
+
+impl Log {
+    fn record(
+        &mut self,
+        location: Location,
+        resource: &'static str,
+        namespace: Option<&str>,
+        name: &str,
+        action: &'static str,
+    ) {
+        self.written.push(Written {
+            location,
+            resource,
+            namespace: namespace.map(str::to_string),
+            name: name.to_string(),
+            action,
+        });
+    }
+
+    fn keep<K: Serialize>(&mut self, object: &K) {
+        if let Ok(mut v) = serde_json::to_value(object) {
+            redact_secret_data(&mut v);
+            self.objects.push(v);
+        }
+    }
+
+    fn append(&mut self, mut other: Log) {
+        self.undo.append(&mut other.undo);
+        self.written.append(&mut other.written);
+        self.objects.append(&mut other.objects);
+    }
 }
 
 /// Join `member` to the control plane on `host`.
@@ -225,27 +278,22 @@ pub async fn join(
         member,
         host,
         reporter,
-        undo: Vec::new(),
-        written: Vec::new(),
-        objects: Vec::new(),
         namespace_planned: false,
-        member_uid: None,
-        host_uid: None,
-        kubefed_clusters: Vec::new(),
-        service_account_exists: false,
+        seen: Prefetched::default(),
     };
     let scope = run.prefetch().await?;
-    run.preflight(scope).await?;
-    match run.write_all(scope).await {
+    run.preflight()?;
+    let mut log = Log::default();
+    match run.write_all(&mut log, scope).await {
         Ok(()) => Ok(JoinOutcome {
             cluster: options.cluster_name.clone(),
             scope,
-            warnings: run.endpoint_warning().await.into_iter().collect(),
-            written: run.written,
-            objects: run.objects,
+            warnings: run.endpoint_warning().into_iter().collect(),
+            written: log.written,
+            objects: log.objects,
         }),
         Err(err) => {
-            let leftovers = run.rollback().await;
+            let leftovers = run.rollback(log.undo).await;
             if leftovers.is_empty() {
                 Err(err.context(format!(
                     "failed to join cluster `{}`; every object this run created was deleted again",
@@ -278,74 +326,130 @@ impl Run<'_> {
         }
     }
 
-    fn record(
-        &mut self,
-        location: Location,
-        resource: &'static str,
-        namespace: Option<&str>,
-        name: &str,
-        action: &'static str,
-    ) {
-        self.written.push(Written {
-            location,
-            resource,
-            namespace: namespace.map(str::to_string),
-            name: name.to_string(),
-            action,
-        });
-    }
-
-    fn keep<K: Serialize>(&mut self, object: &K) {
-        if let Ok(mut v) = serde_json::to_value(object) {
-            redact_secret_data(&mut v);
-            self.objects.push(v);
-        }
-    }
-
-    /// Every read the checks need, at once (one round trip instead of six), then the scope.
+    /// Every read the checks and writes need, host and member at once, then the scope.
     async fn prefetch(&mut self) -> Result<Scope> {
         let ns = &self.options.namespace;
         let sa = &self.names.service_account;
-        let member_ns = Api::<Namespace>::all(self.member.client.clone());
-        let host_ns = Api::<Namespace>::all(self.host.client.clone());
-        let kfcs = Api::<KubeFedCluster>::namespaced(self.host.client.clone(), ns);
-        let sas = Api::<ServiceAccount>::namespaced(self.member.client.clone(), ns);
+        let (role, health) = (&self.names.role, &self.names.health_check_role);
+        let strict = self.options.on_existing == OnExisting::Error;
+        let (m, h) = (self.member.client, self.host.client);
+        let kfcs = Api::<KubeFedCluster>::namespaced(h.clone(), ns);
         let list_params = kube::api::ListParams::default();
-        // One request per cluster at a time: a second concurrent request to the same API
-        // server opens a new connection, whose handshake here costs more than the request.
-        let host_reads = async {
+        let host_secret = async {
+            match (&self.options.secret_name, strict) {
+                (Some(name), true) => Api::<Secret>::namespaced(h.clone(), ns)
+                    .get_opt(name)
+                    .await
+                    .map(|s| s.is_some()),
+                _ => Ok(false),
+            }
+        };
+        // Left from an earlier join: which ones matter depends on the scope, so these reads
+        // wait for the host's KubeFedConfig (read first, while the member's other reads run).
+        let (scope_tx, scope_rx) = futures::channel::oneshot::channel::<Scope>();
+        let scope_read = async {
             let scope = self.read_scope().await;
-            let ks = host_ns.get_opt("kube-system").await;
+            if let Ok(s) = &scope {
+                let _ = scope_tx.send(*s);
+            }
+            scope
+        };
+        let rbac = async {
+            let scope = scope_rx.await.ok().filter(|_| strict)?;
+            Some(match scope {
+                Scope::Cluster => {
+                    let cr = exists(Api::<ClusterRole>::all(m.clone()), role).await;
+                    let crb = exists(Api::<ClusterRoleBinding>::all(m.clone()), role).await;
+                    vec![
+                        ("cluster role", format!("ClusterRole `{role}`"), cr),
+                        (
+                            "cluster role binding",
+                            format!("ClusterRoleBinding `{role}`"),
+                            crb,
+                        ),
+                    ]
+                }
+                Scope::Namespaced => {
+                    let r = exists(Api::<Role>::namespaced(m.clone(), ns), role).await;
+                    let rb = exists(Api::<RoleBinding>::namespaced(m.clone(), ns), role).await;
+                    let hc = exists(Api::<ClusterRole>::all(m.clone()), health).await;
+                    let hcb = exists(Api::<ClusterRoleBinding>::all(m.clone()), health).await;
+                    vec![
+                        ("role", format!("Role `{ns}/{role}`"), r),
+                        ("role binding", format!("RoleBinding `{ns}/{role}`"), rb),
+                        (
+                            "health check cluster role",
+                            format!("ClusterRole `{health}`"),
+                            hc,
+                        ),
+                        (
+                            "health check cluster role binding",
+                            format!("ClusterRoleBinding `{health}`"),
+                            hcb,
+                        ),
+                    ]
+                }
+            })
+        };
+        let (host_namespaces, member_namespaces) = (
+            Api::<Namespace>::all(h.clone()),
+            Api::<Namespace>::all(m.clone()),
+        );
+        let sas = Api::<ServiceAccount>::namespaced(m.clone(), ns);
+        // One request at a time per server: the reads are cheap, while each concurrent one
+        // would open a connection of its own (a TLS handshake costs more than a read).
+        let host_reads = async {
+            let scope = scope_read.await;
+            let ks = host_namespaces.get_opt("kube-system").await;
             let clusters = kfcs.list(&list_params).await;
-            (scope, ks, clusters)
+            let secret = host_secret.await;
+            (scope, ks, clusters, secret)
         };
         let member_reads = async {
-            let ks = member_ns.get_opt("kube-system").await;
+            let ks = member_namespaces.get_opt("kube-system").await;
             let sa = sas.get_opt(sa).await;
-            (ks, sa)
+            let namespace = member_namespaces.get_opt(ns).await;
+            (ks, sa, namespace, rbac.await)
         };
-        let ((scope, host_ks, clusters), (member_ks, service_account)) =
-            futures::join!(host_reads, member_reads);
+        let (
+            (scope, host_ks, clusters, secret_exists),
+            (member_ks, service_account, member_ns, rbac),
+        ) = futures::join!(host_reads, member_reads);
         let scope = scope?;
+        let (host_ctx, member_ctx) = (
+            self.host.access.context.clone(),
+            self.member.access.context.clone(),
+        );
         // A user who may not read kube-system cannot be checked for duplicates; fine.
-        self.member_uid = member_ks.ok().flatten().and_then(|n| n.uid());
-        self.host_uid = host_ks.ok().flatten().and_then(|n| n.uid());
-        self.kubefed_clusters = clusters
+        self.seen.member_uid = member_ks.ok().flatten().and_then(|n| n.uid());
+        self.seen.host_uid = host_ks.ok().flatten().and_then(|n| n.uid());
+        self.seen.kubefed_clusters = clusters
             .with_context(|| {
                 format!(
-                    "failed to list KubeFedClusters in namespace `{ns}` of cluster `{}`",
-                    self.host_ctx()
+                    "failed to list KubeFedClusters in namespace `{ns}` of cluster `{host_ctx}`"
                 )
             })?
             .items;
-        self.service_account_exists = service_account
+        self.seen.service_account_exists = service_account
             .with_context(|| {
-                format!(
-                    "failed to read ServiceAccount `{ns}/{sa}` in cluster `{}`",
-                    self.member_ctx()
-                )
+                format!("failed to read ServiceAccount `{ns}/{sa}` in cluster `{member_ctx}`")
             })?
             .is_some();
+        self.seen.member_namespace = member_ns.with_context(|| {
+            format!("failed to read Namespace `{ns}` in cluster `{member_ctx}`")
+        })?;
+        if let Some(name) = &self.options.secret_name {
+            self.seen.host_secret_exists = secret_exists.with_context(|| {
+                format!("failed to read Secret `{ns}/{name}` in cluster `{host_ctx}`")
+            })?;
+        }
+        for (label, display, found) in rbac.unwrap_or_default() {
+            let found = found
+                .with_context(|| format!("failed to read {display} in cluster `{member_ctx}`"))?;
+            if found {
+                self.seen.rbac_leftovers.push((label, display));
+            }
+        }
         Ok(scope)
     }
 
@@ -385,17 +489,18 @@ impl Run<'_> {
     }
 
     /// Refuse before any write when an object join would create already exists and
-    /// `--error-on-existing` is on.
-    async fn preflight(&mut self, scope: Scope) -> Result<()> {
+    /// `--error-on-existing` is on. Decided on what `prefetch` read; no request.
+    fn preflight(&self) -> Result<()> {
         self.reporter.step("preflight checks");
-        self.check_duplicate().await?;
-        let ns = &self.options.namespace;
-        let sa = &self.names.service_account;
-        if self.service_account_exists && self.options.on_existing == OnExisting::Error {
+        self.check_duplicate()?;
+        if self.options.on_existing == OnExisting::Update {
+            return Ok(());
+        }
+        if self.seen.service_account_exists {
             return Err(hinted(
                 format!(
-                    "service account: {sa} already exists in joining cluster: {}",
-                    self.options.cluster_name
+                    "service account: {} already exists in joining cluster: {}",
+                    self.names.service_account, self.options.cluster_name
                 ),
                 format!(
                     "the cluster looks joined already: `kubefedctl unjoin {}` first, or rerun with --error-on-existing=false to update the join",
@@ -403,133 +508,49 @@ impl Run<'_> {
                 ),
             ));
         }
-        if self.options.on_existing == OnExisting::Error {
-            let name = &self.options.cluster_name;
-            if self.kubefed_clusters.iter().any(|k| k.name_any() == *name) {
-                return Err(hinted(
-                    format!("federated cluster {name} already exists in host cluster"),
-                    format!(
-                        "choose another cluster name, `kubefedctl unjoin {name}` first, or pass --error-on-existing=false"
-                    ),
-                ));
-            }
-            if let Some(secret) = &self.options.secret_name {
-                let api: Api<Secret> = Api::namespaced(self.host.client.clone(), ns);
-                if api
-                    .get_opt(secret)
-                    .await
-                    .with_context(|| {
-                        format!(
-                            "failed to read Secret `{ns}/{secret}` in cluster `{}`",
-                            self.host_ctx()
-                        )
-                    })?
-                    .is_some()
-                {
-                    return Err(hinted(
-                        format!("host cluster secret {secret} already exists"),
-                        "choose another --secret-name, or pass --error-on-existing=false to update it",
-                    ));
-                }
-            }
-        }
-        if self.options.on_existing == OnExisting::Error {
-            // After the ServiceAccount, as upstream's first check.
-            self.check_rbac_absent(scope).await?;
-        }
-        Ok(())
-    }
-
-    /// With `--error-on-existing`, RBAC objects left from an earlier join fail the join before
-    /// anything is written (Go found them half-way, after creating the ServiceAccount).
-    async fn check_rbac_absent(&self, scope: Scope) -> Result<()> {
-        let c = self.member.client.clone();
-        let ns = &self.options.namespace;
-        let role = &self.names.role;
-        let health = &self.names.health_check_role;
-        let exists = |r: Result<Option<()>, kube::Error>| r.map(|o| o.is_some());
-        let checks: Vec<(&str, String, Result<bool, kube::Error>)> = match scope {
-            Scope::Cluster => {
-                let (cr_api, crb_api) = (
-                    Api::<ClusterRole>::all(c.clone()),
-                    Api::<ClusterRoleBinding>::all(c.clone()),
-                );
-                // One at a time: see `prefetch`.
-                let cr = cr_api.get_opt(role).await;
-                let crb = crb_api.get_opt(role).await;
-                vec![
-                    (
-                        "cluster role",
-                        format!("ClusterRole `{role}`"),
-                        exists(cr.map(|o| o.map(|_| ()))),
-                    ),
-                    (
-                        "cluster role binding",
-                        format!("ClusterRoleBinding `{role}`"),
-                        exists(crb.map(|o| o.map(|_| ()))),
-                    ),
-                ]
-            }
-            Scope::Namespaced => {
-                let r_api = Api::<Role>::namespaced(c.clone(), ns);
-                let rb_api = Api::<RoleBinding>::namespaced(c.clone(), ns);
-                let hc_api = Api::<ClusterRole>::all(c.clone());
-                let hcb_api = Api::<ClusterRoleBinding>::all(c.clone());
-                let r = r_api.get_opt(role).await;
-                let rb = rb_api.get_opt(role).await;
-                let hc = hc_api.get_opt(health).await;
-                let hcb = hcb_api.get_opt(health).await;
-                vec![
-                    (
-                        "role",
-                        format!("Role `{ns}/{role}`"),
-                        exists(r.map(|o| o.map(|_| ()))),
-                    ),
-                    (
-                        "role binding",
-                        format!("RoleBinding `{ns}/{role}`"),
-                        exists(rb.map(|o| o.map(|_| ()))),
-                    ),
-                    (
-                        "health check cluster role",
-                        format!("ClusterRole `{health}`"),
-                        exists(hc.map(|o| o.map(|_| ()))),
-                    ),
-                    (
-                        "health check cluster role binding",
-                        format!("ClusterRoleBinding `{health}`"),
-                        exists(hcb.map(|o| o.map(|_| ()))),
-                    ),
-                ]
-            }
-        };
-        for (label, display, result) in checks {
-            let found = result.with_context(|| {
+        let name = &self.options.cluster_name;
+        if self
+            .seen
+            .kubefed_clusters
+            .iter()
+            .any(|k| k.name_any() == *name)
+        {
+            return Err(hinted(
+                format!("federated cluster {name} already exists in host cluster"),
                 format!(
-                    "failed to read {display} in cluster `{}`",
-                    self.member_ctx()
-                )
-            })?;
-            if found {
-                return Err(hinted(
-                    format!(
-                        "{label} for service account {} in joining cluster {} already exists",
-                        self.names.service_account, self.options.cluster_name
-                    ),
-                    format!(
-                        "{display} in cluster `{}` is left from an earlier join: `kubefedctl unjoin {}` first, or pass --error-on-existing=false",
-                        self.member_ctx(),
-                        self.options.cluster_name
-                    ),
-                ));
-            }
+                    "choose another cluster name, `kubefedctl unjoin {name}` first, or pass --error-on-existing=false"
+                ),
+            ));
+        }
+        if let Some(secret) = &self.options.secret_name
+            && self.seen.host_secret_exists
+        {
+            return Err(hinted(
+                format!("host cluster secret {secret} already exists"),
+                "choose another --secret-name, or pass --error-on-existing=false to update it",
+            ));
+        }
+        // RBAC objects left from an earlier join fail the join before anything is written (Go
+        // found them half-way, after creating the ServiceAccount).
+        if let Some((label, display)) = self.seen.rbac_leftovers.first() {
+            return Err(hinted(
+                format!(
+                    "{label} for service account {} in joining cluster {} already exists",
+                    self.names.service_account, self.options.cluster_name
+                ),
+                format!(
+                    "{display} in cluster `{}` is left from an earlier join: `kubefedctl unjoin {}` first, or pass --error-on-existing=false",
+                    self.member_ctx(),
+                    self.options.cluster_name
+                ),
+            ));
         }
         Ok(())
     }
 
     /// A loopback or `localhost` endpoint works for kubefedctl on this machine, but a control
     /// plane running inside another cluster (kind, any real deployment) cannot reach it.
-    async fn endpoint_warning(&self) -> Option<String> {
+    fn endpoint_warning(&self) -> Option<String> {
         let endpoint = self
             .options
             .api_endpoint
@@ -557,7 +578,7 @@ impl Run<'_> {
         if !loopback || self.options.api_endpoint.is_some() {
             return None;
         }
-        if self.host_uid.is_some() && self.host_uid == self.member_uid {
+        if self.seen.host_uid.is_some() && self.seen.host_uid == self.seen.member_uid {
             return None; // the host itself: its control plane reaches its own API server
         }
         Some(format!(
@@ -571,14 +592,14 @@ impl Run<'_> {
 
     /// Refuse to join a physical cluster that is already joined under another name
     /// (upstream #749), recognised by its `kube-system` namespace UID.
-    async fn check_duplicate(&mut self) -> Result<()> {
-        let Some(uid) = &self.member_uid else {
+    fn check_duplicate(&self) -> Result<()> {
+        let Some(uid) = &self.seen.member_uid else {
             return Ok(());
         };
         if self.options.allow_duplicate {
             return Ok(());
         }
-        if let Some(other) = self.kubefed_clusters.iter().find(|k| {
+        if let Some(other) = self.seen.kubefed_clusters.iter().find(|k| {
             k.name_any() != self.options.cluster_name
                 && k.annotations().get(CLUSTER_UID_ANNOTATION) == Some(uid)
         }) {
@@ -598,41 +619,56 @@ impl Run<'_> {
         Ok(())
     }
 
-    async fn write_all(&mut self, scope: Scope) -> Result<()> {
-        self.ensure_member_namespace().await?;
-        self.create_service_account().await?;
-        self.create_token_secret().await?;
-        match scope {
-            Scope::Cluster => {
-                self.cluster_role(&self.names.role.clone(), cluster_scope_rules())
-                    .await?;
-                self.cluster_role_binding(&self.names.role.clone()).await?;
+    /// The member namespace first; then two chains at once: the ServiceAccount, its token
+    /// Secret and the token, beside the RBAC objects; then the host Secret and the
+    /// KubeFedCluster, which need the token. Objects are reported in that order.
+    async fn write_all(&mut self, log: &mut Log, scope: Scope) -> Result<()> {
+        self.ensure_member_namespace(log).await?;
+        let mut rbac_log = Log::default();
+        let this = &*self;
+        let credentials = async {
+            let create = async {
+                this.create_service_account(log).await?;
+                this.create_token_secret(log).await
+            };
+            let (events, created) = futures::join!(this.open_token_watch(), create);
+            created?;
+            this.wait_for_token(events).await
+        };
+        let rbac = async {
+            match scope {
+                Scope::Cluster => {
+                    let role = &this.names.role;
+                    this.cluster_role(&mut rbac_log, role, cluster_scope_rules())
+                        .await?;
+                    this.cluster_role_binding(&mut rbac_log, role).await
+                }
+                Scope::Namespaced => {
+                    let health = &this.names.health_check_role;
+                    this.role(&mut rbac_log).await?;
+                    this.role_binding(&mut rbac_log).await?;
+                    this.cluster_role(&mut rbac_log, health, health_check_rules())
+                        .await?;
+                    this.cluster_role_binding(&mut rbac_log, health).await
+                }
             }
-            Scope::Namespaced => {
-                self.role().await?;
-                self.role_binding().await?;
-                self.cluster_role(&self.names.health_check_role.clone(), health_check_rules())
-                    .await?;
-                self.cluster_role_binding(&self.names.health_check_role.clone())
-                    .await?;
-            }
-        }
-        let (token, ca_crt) = self.wait_for_token().await?;
-        let secret_name = self.host_secret(token).await?;
-        self.kubefed_cluster(secret_name, ca_crt).await
+        };
+        let (credentials, rbac) = futures::join!(credentials, rbac);
+        log.append(rbac_log);
+        let (token, ca_crt) = credentials?;
+        rbac?;
+        let secret_name = self.host_secret(log, token).await?;
+        self.kubefed_cluster(log, secret_name, ca_crt).await
     }
 
-    /// The joining namespace on the member: reused when present; when it is being deleted
-    /// (a recent unjoin), wait for it to go first instead of failing (upstream #1258).
-    async fn ensure_member_namespace(&mut self) -> Result<()> {
+    /// The joining namespace on the member (as read by `prefetch`): reused when present; when
+    /// it is being deleted (a recent unjoin), wait for it to go first instead of failing
+    /// (upstream #1258).
+    async fn ensure_member_namespace(&mut self, log: &mut Log) -> Result<()> {
         let ns = self.options.namespace.clone();
         let api: Api<Namespace> = Api::all(self.member.client.clone());
         let ctx = self.member_ctx().to_string();
-        let existing = api
-            .get_opt(&ns)
-            .await
-            .with_context(|| format!("failed to read Namespace `{ns}` in cluster `{ctx}`"))?;
-        if let Some(existing) = existing {
+        if let Some(existing) = self.seen.member_namespace.take() {
             if existing.metadata.deletion_timestamp.is_none() {
                 return Ok(());
             }
@@ -657,19 +693,19 @@ impl Run<'_> {
             },
             ..Default::default()
         };
-        self.keep(&object);
+        log.keep(&object);
         if self.options.dry_run == DryRun::Client {
-            self.record(Location::Member, "namespace", None, &ns, "created");
+            log.record(Location::Member, "namespace", None, &ns, "created");
             return Ok(());
         }
         match api.create(&self.post_params(), &object).await {
             Ok(_) => {
                 if self.options.dry_run.writes() {
-                    self.undo.push(Undo::Namespace(ns.clone()));
+                    log.undo.push(Undo::Namespace(ns.clone()));
                 } else {
                     self.namespace_planned = true;
                 }
-                self.record(Location::Member, "namespace", None, &ns, "created");
+                log.record(Location::Member, "namespace", None, &ns, "created");
                 Ok(())
             }
             Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
@@ -678,7 +714,7 @@ impl Run<'_> {
         }
     }
 
-    async fn create_service_account(&mut self) -> Result<()> {
+    async fn create_service_account(&self, log: &mut Log) -> Result<()> {
         let ns = self.options.namespace.clone();
         let name = self.names.service_account.clone();
         let object = ServiceAccount {
@@ -697,13 +733,13 @@ impl Run<'_> {
         let api: Api<ServiceAccount> = Api::namespaced(self.member.client.clone(), &ns);
         self.reporter
             .step(&format!("creating service account {name}"));
-        self.create_member(&api, object, "serviceaccount", |n, ns| {
+        self.create_member(log, &api, object, "serviceaccount", |n, ns| {
             Undo::ServiceAccount(ns, n)
         })
         .await
     }
 
-    async fn create_token_secret(&mut self) -> Result<()> {
+    async fn create_token_secret(&self, log: &mut Log) -> Result<()> {
         let ns = self.options.namespace.clone();
         let name = self.names.service_account.clone();
         let object = Secret {
@@ -720,7 +756,7 @@ impl Run<'_> {
             ..Default::default()
         };
         let api: Api<Secret> = Api::namespaced(self.member.client.clone(), &ns);
-        self.create_member(&api, object, "secret", |n, ns| {
+        self.create_member(log, &api, object, "secret", |n, ns| {
             Undo::Secret(Location::Member, ns, n)
         })
         .await
@@ -729,7 +765,8 @@ impl Run<'_> {
     /// Create a namespaced member object; an existing one is kept (upstream never updates the
     /// ServiceAccount or its token Secret) unless `--error-on-existing` says to fail.
     async fn create_member<K>(
-        &mut self,
+        &self,
+        log: &mut Log,
         api: &Api<K>,
         object: K,
         resource: &'static str,
@@ -742,23 +779,23 @@ impl Run<'_> {
         let name = object.name_any();
         let ns = object.namespace().unwrap_or_default();
         let kind = K::kind(&K::DynamicType::default()).to_string();
-        self.keep(&object);
+        log.keep(&object);
         if self.options.dry_run == DryRun::Client || self.namespace_planned {
-            self.record(Location::Member, resource, Some(&ns), &name, "created");
+            log.record(Location::Member, resource, Some(&ns), &name, "created");
             return Ok(());
         }
         match api.create(&self.post_params(), &object).await {
             Ok(_) => {
                 if self.options.dry_run.writes() {
-                    self.undo.push(undo(name.clone(), ns.clone()));
+                    log.undo.push(undo(name.clone(), ns.clone()));
                 }
-                self.record(Location::Member, resource, Some(&ns), &name, "created");
+                log.record(Location::Member, resource, Some(&ns), &name, "created");
                 Ok(())
             }
             Err(kube::Error::Api(s))
                 if s.code == 409 && self.options.on_existing == OnExisting::Update =>
             {
-                self.record(Location::Member, resource, Some(&ns), &name, "unchanged");
+                log.record(Location::Member, resource, Some(&ns), &name, "unchanged");
                 Ok(())
             }
             Err(e) => Err(e).with_context(|| {
@@ -779,7 +816,7 @@ impl Run<'_> {
         }]
     }
 
-    async fn cluster_role(&mut self, name: &str, rules: Vec<PolicyRule>) -> Result<()> {
+    async fn cluster_role(&self, log: &mut Log, name: &str, rules: Vec<PolicyRule>) -> Result<()> {
         let api: Api<ClusterRole> = Api::all(self.member.client.clone());
         let object = ClusterRole {
             metadata: ObjectMeta {
@@ -789,13 +826,14 @@ impl Run<'_> {
             rules: Some(rules),
             ..Default::default()
         };
-        self.keep(&object);
+        log.keep(&object);
         let label = if name == self.names.health_check_role {
             "health check cluster role"
         } else {
             "cluster role"
         };
         self.upsert_rbac(
+            log,
             &api,
             object,
             "clusterrole.rbac.authorization.k8s.io",
@@ -809,7 +847,7 @@ impl Run<'_> {
         .await
     }
 
-    async fn cluster_role_binding(&mut self, name: &str) -> Result<()> {
+    async fn cluster_role_binding(&self, log: &mut Log, name: &str) -> Result<()> {
         let api: Api<ClusterRoleBinding> = Api::all(self.member.client.clone());
         let object = ClusterRoleBinding {
             metadata: ObjectMeta {
@@ -823,13 +861,14 @@ impl Run<'_> {
             },
             subjects: Some(self.subjects()),
         };
-        self.keep(&object);
+        log.keep(&object);
         let label = if name == self.names.health_check_role {
             "health check cluster role binding"
         } else {
             "cluster role binding"
         };
         self.upsert_rbac(
+            log,
             &api,
             object,
             "clusterrolebinding.rbac.authorization.k8s.io",
@@ -844,7 +883,7 @@ impl Run<'_> {
         .await
     }
 
-    async fn role(&mut self) -> Result<()> {
+    async fn role(&self, log: &mut Log) -> Result<()> {
         let ns = self.options.namespace.clone();
         let api: Api<Role> = Api::namespaced(self.member.client.clone(), &ns);
         let object = Role {
@@ -855,8 +894,9 @@ impl Run<'_> {
             },
             rules: Some(vec![all_resources_rule()]),
         };
-        self.keep(&object);
+        log.keep(&object);
         self.upsert_rbac(
+            log,
             &api,
             object,
             "role.rbac.authorization.k8s.io",
@@ -870,7 +910,7 @@ impl Run<'_> {
         .await
     }
 
-    async fn role_binding(&mut self) -> Result<()> {
+    async fn role_binding(&self, log: &mut Log) -> Result<()> {
         let ns = self.options.namespace.clone();
         let api: Api<RoleBinding> = Api::namespaced(self.member.client.clone(), &ns);
         let object = RoleBinding {
@@ -886,8 +926,9 @@ impl Run<'_> {
             },
             subjects: Some(self.subjects()),
         };
-        self.keep(&object);
+        log.keep(&object);
         self.upsert_rbac(
+            log,
             &api,
             object,
             "rolebinding.rbac.authorization.k8s.io",
@@ -904,7 +945,8 @@ impl Run<'_> {
     /// Get, then create; or (with `--error-on-existing=false`) replace the rules or subjects,
     /// deleting and recreating a binding whose roleRef differs.
     async fn upsert_rbac<K>(
-        &mut self,
+        &self,
+        log: &mut Log,
         api: &Api<K>,
         desired: K,
         resource: &'static str,
@@ -946,10 +988,10 @@ impl Run<'_> {
                         format!("failed to create {kind} `{display}` in cluster `{ctx}`")
                     })?;
                 if self.options.dry_run.writes() {
-                    self.undo.push(undo_for(&name));
+                    log.undo.push(undo_for(&name));
                 }
             }
-            self.record(Location::Member, resource, ns.as_deref(), &name, "created");
+            log.record(Location::Member, resource, ns.as_deref(), &name, "created");
             return Ok(());
         };
         if self.options.on_existing == OnExisting::Error {
@@ -966,7 +1008,7 @@ impl Run<'_> {
         }
         let (updated, recreate) = merge(&existing, &desired);
         if self.options.dry_run == DryRun::Client {
-            self.record(
+            log.record(
                 Location::Member,
                 resource,
                 ns.as_deref(),
@@ -993,7 +1035,7 @@ impl Run<'_> {
                         format!("failed to create {kind} `{display}` in cluster `{ctx}`")
                     })?;
             }
-            self.record(
+            log.record(
                 Location::Member,
                 resource,
                 ns.as_deref(),
@@ -1006,14 +1048,39 @@ impl Run<'_> {
                 .with_context(|| {
                     format!("failed to update {kind} `{display}` in cluster `{ctx}`")
                 })?;
-            self.record(Location::Member, resource, ns.as_deref(), &name, "updated");
+            log.record(Location::Member, resource, ns.as_deref(), &name, "updated");
         }
         Ok(())
     }
 
-    /// Wait, by watch, for the token controller to fill the member token Secret. Returns the
-    /// token and the Secret's `ca.crt`.
-    async fn wait_for_token(&mut self) -> Result<(Vec<u8>, Option<Vec<u8>>)> {
+    /// Open a watch on the member token Secret before it is created, so the token
+    /// controller's update arrives without another round trip. `None` in a dry run, or when
+    /// the watch cannot be opened (`wait_for_token` then reads and watches the usual way).
+    async fn open_token_watch(&self) -> Option<TokenEvents> {
+        if !self.options.dry_run.writes() {
+            return None;
+        }
+        let api: Api<Secret> = Api::namespaced(self.member.client.clone(), &self.options.namespace);
+        let params = WatchParams::default()
+            .fields(&format!("metadata.name={}", self.names.service_account))
+            .timeout(self.options.token_timeout.as_secs().clamp(1, 290) as u32);
+        // "0": any resource version; the server starts with the Secret as it is now, if it
+        // exists, then sends every change.
+        match api.watch(&params, "0").await {
+            Ok(events) => Some(events.boxed()),
+            Err(e) => {
+                tracing::debug!("cannot watch the token Secret, will read it instead: {e}");
+                None
+            }
+        }
+    }
+
+    /// Wait for the token controller to fill the member token Secret. Returns the token and
+    /// the Secret's `ca.crt`.
+    async fn wait_for_token(
+        &self,
+        events: Option<TokenEvents>,
+    ) -> Result<(Vec<u8>, Option<Vec<u8>>)> {
         if !self.options.dry_run.writes() {
             // Nothing was created, so nothing will be signed: plan with a placeholder.
             return Ok((b"<token from the member token Secret>".to_vec(), None));
@@ -1028,14 +1095,46 @@ impl Run<'_> {
             s.and_then(|s| s.data.as_ref())
                 .is_some_and(|d| d.get("token").is_some_and(|t| !t.0.is_empty()))
         };
-        // Usually the token controller has signed it by now: one GET before setting up a watch.
-        let ready = api
-            .get_opt(&name)
-            .await
-            .with_context(|| format!("failed to read Secret `{ns}/{name}` in cluster `{ctx}`"))?;
-        let secret = match ready {
-            Some(s) if has_token(Some(&s)) => s,
-            _ => self.watch_token(api, &name, has_token).await?,
+        let started = tokio::time::Instant::now();
+        let mut found = None;
+        if let Some(mut events) = events {
+            let deadline = started + self.options.token_timeout;
+            while let Ok(Some(event)) = tokio::time::timeout_at(deadline, events.next()).await {
+                match event {
+                    Ok(WatchEvent::Added(s) | WatchEvent::Modified(s)) if has_token(Some(&s)) => {
+                        found = Some(s);
+                        break;
+                    }
+                    Ok(WatchEvent::Deleted(_)) => bail!(
+                        "Secret `{ns}/{name}` in cluster `{ctx}` disappeared while waiting for its token"
+                    ),
+                    Ok(WatchEvent::Error(status)) => {
+                        tracing::debug!("token watch ended: {}", status.message);
+                        break;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::debug!("token watch failed: {e}");
+                        break;
+                    }
+                }
+            }
+        }
+        let secret = match found {
+            Some(s) => s,
+            None => {
+                // No watch, or it ended early: one GET, then a watch for what time is left.
+                let ready = api.get_opt(&name).await.with_context(|| {
+                    format!("failed to read Secret `{ns}/{name}` in cluster `{ctx}`")
+                })?;
+                match ready {
+                    Some(s) if has_token(Some(&s)) => s,
+                    _ => {
+                        let left = self.options.token_timeout.saturating_sub(started.elapsed());
+                        self.watch_token(api, &name, left, has_token).await?
+                    }
+                }
+            }
         };
         let data = secret.data.unwrap_or_default();
         let token = data.get("token").map(|t| t.0.clone()).unwrap_or_default();
@@ -1047,11 +1146,12 @@ impl Run<'_> {
         &self,
         api: Api<Secret>,
         name: &str,
+        left: Duration,
         has_token: impl Fn(Option<&Secret>) -> bool,
     ) -> Result<Secret> {
         let ns = &self.options.namespace;
         let ctx = self.member_ctx();
-        let secret = tokio::time::timeout(self.options.token_timeout, await_condition(api, name, has_token))
+        let secret = tokio::time::timeout(left, await_condition(api, name, has_token))
             .await
             .map_err(|_| {
                 hinted(
@@ -1072,7 +1172,7 @@ impl Run<'_> {
     /// `--secret-name` is reused when its token is the same and replaced otherwise; without
     /// one, a re-join reuses the Secret the KubeFedCluster already references instead of
     /// leaking a new generated one per run (upstream's behaviour).
-    async fn host_secret(&mut self, token: Vec<u8>) -> Result<String> {
+    async fn host_secret(&self, log: &mut Log, token: Vec<u8>) -> Result<String> {
         let ns = self.options.namespace.clone();
         let ctx = self.host_ctx().to_string();
         let api: Api<Secret> = Api::namespaced(self.host.client.clone(), &ns);
@@ -1080,6 +1180,7 @@ impl Run<'_> {
         if reuse.is_none() && self.options.on_existing == OnExisting::Update {
             // The KubeFedCluster as read at the start of this run.
             if let Some(kfc) = self
+                .seen
                 .kubefed_clusters
                 .iter()
                 .find(|k| k.name_any() == self.options.cluster_name)
@@ -1102,9 +1203,9 @@ impl Run<'_> {
                 format!("failed to read Secret `{ns}/{name}` in cluster `{ctx}`")
             })?;
             if let Some(mut existing) = existing {
-                self.keep(&object);
+                log.keep(&object);
                 if existing.data.as_ref() == Some(&data) {
-                    self.record(Location::Host, "secret", Some(&ns), name, "unchanged");
+                    log.record(Location::Host, "secret", Some(&ns), name, "unchanged");
                     return Ok(name.clone());
                 }
                 if self.options.dry_run != DryRun::Client {
@@ -1115,17 +1216,17 @@ impl Run<'_> {
                             format!("failed to update Secret `{ns}/{name}` in cluster `{ctx}`")
                         })?;
                 }
-                self.record(Location::Host, "secret", Some(&ns), name, "updated");
+                log.record(Location::Host, "secret", Some(&ns), name, "updated");
                 return Ok(name.clone());
             }
         } else {
             object.metadata.generate_name = Some(format!("{}-", self.options.cluster_name));
         }
-        self.keep(&object);
+        log.keep(&object);
         if self.options.dry_run == DryRun::Client {
             let name =
                 reuse.unwrap_or_else(|| format!("{}-<generated>", self.options.cluster_name));
-            self.record(Location::Host, "secret", Some(&ns), &name, "created");
+            log.record(Location::Host, "secret", Some(&ns), &name, "created");
             return Ok(name);
         }
         let created = api
@@ -1139,15 +1240,16 @@ impl Run<'_> {
             })?;
         let name = created.name_any();
         if self.options.dry_run.writes() {
-            self.undo
+            log.undo
                 .push(Undo::Secret(Location::Host, ns.clone(), name.clone()));
         }
-        self.record(Location::Host, "secret", Some(&ns), &name, "created");
+        log.record(Location::Host, "secret", Some(&ns), &name, "created");
         Ok(name)
     }
 
     async fn kubefed_cluster(
-        &mut self,
+        &self,
+        log: &mut Log,
         secret_name: String,
         ca_crt: Option<Vec<u8>>,
     ) -> Result<()> {
@@ -1189,14 +1291,15 @@ impl Run<'_> {
             HOST_CLUSTER_NAME_ANNOTATION.to_string(),
             self.options.host_cluster_name.clone(),
         )]);
-        if let Some(uid) = &self.member_uid {
+        if let Some(uid) = &self.seen.member_uid {
             annotations.insert(CLUSTER_UID_ANNOTATION.to_string(), uid.clone());
         }
         object.metadata.annotations = Some(annotations.clone());
-        self.keep(&object);
+        log.keep(&object);
         let resource = "kubefedcluster.core.kubefed.io";
         let api: Api<KubeFedCluster> = Api::namespaced(self.host.client.clone(), &ns);
         let existing = self
+            .seen
             .kubefed_clusters
             .iter()
             .find(|k| k.name_any() == name)
@@ -1207,7 +1310,7 @@ impl Run<'_> {
             } else {
                 "created"
             };
-            self.record(Location::Host, resource, Some(&ns), &name, action);
+            log.record(Location::Host, resource, Some(&ns), &name, action);
             return Ok(());
         }
         match existing {
@@ -1218,10 +1321,10 @@ impl Run<'_> {
                         format!("failed to create KubeFedCluster `{ns}/{name}` in cluster `{ctx}`")
                     })?;
                 if self.options.dry_run.writes() {
-                    self.undo
+                    log.undo
                         .push(Undo::KubeFedCluster(ns.clone(), name.clone()));
                 }
-                self.record(Location::Host, resource, Some(&ns), &name, "created");
+                log.record(Location::Host, resource, Some(&ns), &name, "created");
             }
             Some(_) if self.options.on_existing == OnExisting::Error => {
                 bail!("federated cluster {name} already exists in host cluster");
@@ -1242,19 +1345,19 @@ impl Run<'_> {
                     .with_context(|| {
                         format!("failed to update KubeFedCluster `{ns}/{name}` in cluster `{ctx}`")
                     })?;
-                self.record(Location::Host, resource, Some(&ns), &name, "updated");
+                log.record(Location::Host, resource, Some(&ns), &name, "updated");
             }
         }
         Ok(())
     }
 
     /// Delete what this run created, newest first. Returns what could not be deleted.
-    async fn rollback(&mut self) -> Vec<String> {
+    async fn rollback(&self, mut undo_log: Vec<Undo>) -> Vec<String> {
         let mut leftovers = Vec::new();
         let member = self.member.client.clone();
         let host = self.host.client.clone();
         let dp = DeleteParams::background();
-        while let Some(undo) = self.undo.pop() {
+        while let Some(undo) = undo_log.pop() {
             self.reporter.step(&format!("rolling back {undo:?}"));
             let (what, result) = match &undo {
                 Undo::Namespace(n) => (
@@ -1312,6 +1415,17 @@ impl Run<'_> {
         }
         leftovers
     }
+}
+
+/// The member token Secret's watch events.
+type TokenEvents = futures::stream::BoxStream<'static, kube::Result<WatchEvent<Secret>>>;
+
+/// Whether the named object exists (a metadata-only GET).
+async fn exists<K>(api: Api<K>, name: &str) -> Result<bool, kube::Error>
+where
+    K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    Ok(api.get_metadata_opt(name).await?.is_some())
 }
 
 fn all_resources_rule() -> PolicyRule {
