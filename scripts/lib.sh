@@ -11,6 +11,7 @@ ensure_packages() {
   local missing=()
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)  # scripts/bench counts JSON items
   command -v setsid >/dev/null 2>&1 || missing+=(util-linux)
   # tmux drives the terminal tests (prompts answered as a person would).
   command -v tmux >/dev/null 2>&1 || missing+=(tmux)
