@@ -300,7 +300,7 @@ impl ClusterAccess {
 /// on a fresh connection the second one waits for the server's delayed ACK: about 40 ms on
 /// loopback, paid by every connection a command opens (see docs/performance.md, join). With
 /// TCP_NODELAY the same request takes a few milliseconds. Layers as kube's `ClientBuilder`:
-/// base URI, retry of 429/503/504, authentication, extra headers.
+/// base URI, retry of 429/503/504, authentication, extra headers, request tracing.
 fn direct_client(config: &kube::Config) -> kube::Result<kube::Client> {
     use hyper_util::client::legacy::connect::HttpConnector;
     use hyper_util::rt::TokioExecutor;
@@ -324,6 +324,29 @@ fn direct_client(config: &kube::Config) -> kube::Result<kube::Client> {
         )
         .option_layer(config.auth_layer()?)
         .layer(config.extra_headers_layer()?)
+        .layer(
+            // What `-v 4` shows of each request, as kube's builder does: method, URL, status
+            // and latency (never headers, which carry the credentials).
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(|req: &http::Request<kube::client::Body>| {
+                    tracing::debug_span!("HTTP", method = %req.method(), url = %req.uri())
+                })
+                .on_request(())
+                .on_response(
+                    |res: &http::Response<_>, latency: Duration, _: &tracing::Span| {
+                        tracing::debug!(status = res.status().as_u16(), ?latency, "response");
+                    },
+                )
+                .on_body_chunk(())
+                .on_eos(())
+                .on_failure(
+                    |failure: tower_http::classify::ServerErrorsFailureClass,
+                     latency: Duration,
+                     _: &tracing::Span| {
+                        tracing::debug!(%failure, ?latency, "request failed");
+                    },
+                ),
+        )
         .map_err(Box::<dyn std::error::Error + Send + Sync>::from)
         .service(hyper);
     Ok(kube::Client::new(service, config.default_namespace.clone()))

@@ -584,8 +584,32 @@ async fn join_through_exec_plugin_and_insecure_context() {
     init(&ns, "Cluster");
     let host = client("fedhost").await;
     let exec = unique("exec");
-    let out = join(&ns, &[&exec, "--cluster-context", "exec-member1"]);
+    // `-v 4` shows every request (method, URL, status) and never a credential.
+    let out = join(
+        &ns,
+        &[&exec, "--cluster-context", "exec-member1", "-v", "4"],
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("method=POST")
+            && out
+                .stderr
+                .contains(&format!("/api/v1/namespaces/{ns}/serviceaccounts"))
+            && out.stderr.contains("status=201"),
+        "{}",
+        out.stderr
+    );
+    let pki = federation().dir.join("pki");
+    let exec_token = std::fs::read_to_string(pki.join("exec.token")).unwrap();
+    let admin_key = std::fs::read_to_string(pki.join("admin.key")).unwrap();
+    let key_body = admin_key.lines().nth(1).unwrap();
+    assert!(!out.stderr.contains(exec_token.trim()), "token printed");
+    assert!(!out.stderr.contains(key_body), "key printed");
+    assert!(
+        !out.stderr.to_lowercase().contains("bearer"),
+        "{}",
+        out.stderr
+    );
     let insecure = unique("insecure");
     let out = join(&ns, &[&insecure, "--cluster-context", "insecure-member2"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
