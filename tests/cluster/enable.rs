@@ -9,7 +9,7 @@ use kubefedctl::api::FederatedTypeConfig;
 use serde_json::{Value, json};
 
 use crate::federation::repo;
-use crate::util::{client, init, kubefedctl, run, unique};
+use crate::util::{client, init, kf, kubefedctl, run, unique};
 
 const TYPES: [&str; 10] = [
     "clusterroles.rbac.authorization.k8s.io",
@@ -48,15 +48,7 @@ fn by_name(docs: &[Value], name: &str) -> Value {
 }
 
 fn enable(ns: &str, args: &[&str]) -> crate::util::Run {
-    run(kubefedctl()
-        .args([
-            "enable",
-            "--host-cluster-context",
-            "fedhost",
-            "--kubefed-namespace",
-            ns,
-        ])
-        .args(args))
+    kf(ns, &[&["enable"], args].concat())
 }
 
 /// The ten upstream directives through `enable -f ... -o yaml` give exactly the FederatedTypeConfigs
@@ -409,15 +401,7 @@ async fn disable_with_and_without_delete_crd_and_types_listing() {
     .await;
     let qualified = format!("{plural}.{group}");
     assert_eq!(enable(&ns, &[&qualified]).code, 0);
-    let types = run(kubefedctl().args([
-        "types",
-        "--host-cluster-context",
-        "fedhost",
-        "--kubefed-namespace",
-        &ns,
-        "-o",
-        "json",
-    ]));
+    let types = kf(&ns, &["types", "-o", "json"]);
     let rows: Value = serde_json::from_str(&types.stdout).unwrap();
     assert_eq!(rows[0]["name"], qualified.as_str());
     assert_eq!(

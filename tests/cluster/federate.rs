@@ -9,18 +9,7 @@ use kube::api::{Api, DeleteParams, DynamicObject, GroupVersionKind, PostParams};
 use kube::discovery::ApiResource;
 use serde_json::{Value, json};
 
-use crate::util::{client, init, kubefedctl, kubefedctl_bare, run, unique};
-
-fn kf(control_plane: &str, args: &[&str]) -> crate::util::Run {
-    run(kubefedctl()
-        .args([
-            "--host-cluster-context",
-            "fedhost",
-            "--kubefed-namespace",
-            control_plane,
-        ])
-        .args(args))
-}
+use crate::util::{client, init, kf, kubefedctl_bare, run, unique};
 
 /// Create objects on the host from JSON (core and apps types).
 async fn create(host: &Client, ns: &str, objects: &[Value]) {

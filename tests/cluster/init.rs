@@ -7,7 +7,7 @@ use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::discovery::ApiResource;
 use kubefedctl::api::{KubeFedConfig, control_plane_crds};
 
-use crate::util::{client, kubefedctl, run, unique};
+use crate::util::{client, kf, kubefedctl, run, unique};
 
 const CRD_RESOURCE: &str = "customresourcedefinition.apiextensions.k8s.io";
 
@@ -59,13 +59,7 @@ async fn assert_installed(client: &Client, ns: &str, scope: &str) {
 #[tokio::test]
 async fn init_installs_control_plane_and_second_run_is_a_no_op() {
     let ns = unique("kf-init");
-    let first = run(kubefedctl().args([
-        "init",
-        "--host-cluster-context",
-        "fedhost",
-        "--kubefed-namespace",
-        &ns,
-    ]));
+    let first = kf(&ns, &["init"]);
     assert_eq!(first.code, 0, "stderr: {}", first.stderr);
     // CRDs may already exist from a concurrent test; the namespace and config are new.
     for line in first
@@ -78,13 +72,7 @@ async fn init_installs_control_plane_and_second_run_is_a_no_op() {
     assert_eq!(first.stdout.lines().count(), 9);
     assert_installed(&client("fedhost").await, &ns, "Cluster").await;
 
-    let second = run(kubefedctl().args([
-        "init",
-        "--host-cluster-context",
-        "fedhost",
-        "--kubefed-namespace",
-        &ns,
-    ]));
+    let second = kf(&ns, &["init"]);
     assert_eq!(second.code, 0, "stderr: {}", second.stderr);
     assert_eq!(second.stdout, expected_lines(&ns, "unchanged", "unchanged"));
 }
@@ -120,15 +108,7 @@ async fn init_works_with_insecure_skip_tls_verify() {
 #[tokio::test]
 async fn init_namespaced_scope_and_scope_is_immutable() {
     let ns = unique("kf-init-ns");
-    let out = run(kubefedctl().args([
-        "init",
-        "--host-cluster-context",
-        "fedhost",
-        "--kubefed-namespace",
-        &ns,
-        "--scope",
-        "Namespaced",
-    ]));
+    let out = kf(&ns, &["init", "--scope", "Namespaced"]);
     assert_eq!(out.code, 0, "stderr: {}", out.stderr);
     let host = client("fedhost").await;
     assert_installed(&host, &ns, "Namespaced").await;
@@ -137,13 +117,7 @@ async fn init_namespaced_scope_and_scope_is_immutable() {
         .await
         .unwrap();
 
-    let again = run(kubefedctl().args([
-        "init",
-        "--host-cluster-context",
-        "fedhost",
-        "--kubefed-namespace",
-        &ns,
-    ]));
+    let again = kf(&ns, &["init"]);
     assert_eq!(again.code, 1);
     assert_eq!(again.stdout, "");
     assert_eq!(
@@ -223,13 +197,7 @@ fn init_output_yaml_needs_no_cluster() {
 #[tokio::test]
 async fn init_crds_accept_upstream_objects() {
     let ns = unique("kf-init-upstream");
-    let out = run(kubefedctl().args([
-        "init",
-        "--host-cluster-context",
-        "fedhost",
-        "--kubefed-namespace",
-        &ns,
-    ]));
+    let out = kf(&ns, &["init"]);
     assert_eq!(out.code, 0, "stderr: {}", out.stderr);
     let host = client("fedhost").await;
 

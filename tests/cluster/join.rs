@@ -14,31 +14,15 @@ use kube::{Client, ResourceExt};
 use kubefedctl::api::KubeFedCluster;
 
 use crate::federation::federation;
-use crate::util::{client, init, kubefedctl, run, unique};
+use crate::util::{client, init, kf, kubefedctl, run, unique};
 
 /// A control plane of its own for each test: its namespace holds the KubeFedClusters.
 fn join(ns: &str, args: &[&str]) -> crate::util::Run {
-    run(kubefedctl()
-        .args([
-            "join",
-            "--host-cluster-context",
-            "fedhost",
-            "--kubefed-namespace",
-            ns,
-        ])
-        .args(args))
+    kf(ns, &[&["join"], args].concat())
 }
 
 fn unjoin(ns: &str, args: &[&str]) -> crate::util::Run {
-    run(kubefedctl()
-        .args([
-            "unjoin",
-            "--host-cluster-context",
-            "fedhost",
-            "--kubefed-namespace",
-            ns,
-        ])
-        .args(args))
+    kf(ns, &[&["unjoin"], args].concat())
 }
 
 /// The registration objects that exist on a member, by kind and name.
@@ -636,19 +620,18 @@ async fn dry_run_writes_nothing_and_prints_both_sides_redacted() {
     init(&ns, "Cluster");
     let member = client("member1").await;
     let host = client("fedhost").await;
-    let out = run(kubefedctl().args([
-        "join",
-        &name,
-        "--cluster-context",
-        "member1",
-        "--host-cluster-context",
-        "fedhost",
-        "--kubefed-namespace",
+    let out = kf(
         &ns,
-        "--dry-run",
-        "-o",
-        "json",
-    ]));
+        &[
+            "join",
+            &name,
+            "--cluster-context",
+            "member1",
+            "--dry-run",
+            "-o",
+            "json",
+        ],
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
     let list: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let kinds: Vec<&str> = list["items"]
@@ -674,17 +657,16 @@ async fn dry_run_writes_nothing_and_prints_both_sides_redacted() {
         !out.stdout
             .contains(&base64::engine::general_purpose::STANDARD.encode("exec-"))
     );
-    let server = run(kubefedctl().args([
-        "join",
-        &name,
-        "--cluster-context",
-        "member1",
-        "--host-cluster-context",
-        "fedhost",
-        "--kubefed-namespace",
+    let server = kf(
         &ns,
-        "--dry-run=server",
-    ]));
+        &[
+            "join",
+            &name,
+            "--cluster-context",
+            "member1",
+            "--dry-run=server",
+        ],
+    );
     assert_eq!(server.code, 0, "{}", server.stderr);
     assert_eq!(
         server.stdout,
@@ -1031,15 +1013,7 @@ async fn clusters_lists_joined_clusters_with_a_live_probe_using_their_credential
         join(&ns, &[&b, "--cluster-context", "insecure-member2"]).code,
         0
     );
-    let list = || {
-        run(kubefedctl().args([
-            "clusters",
-            "--host-cluster-context",
-            "fedhost",
-            "--kubefed-namespace",
-            &ns,
-        ]))
-    };
+    let list = || kf(&ns, &["clusters"]);
     let out = list();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let lines: Vec<&str> = out.stdout.lines().collect();
@@ -1066,16 +1040,7 @@ async fn clusters_lists_joined_clusters_with_a_live_probe_using_their_credential
         .delete(&kfc.spec.secret_ref.name, &DeleteParams::default())
         .await
         .unwrap();
-    let json = run(kubefedctl().args([
-        "get",
-        "clusters",
-        "--host-cluster-context",
-        "fedhost",
-        "--kubefed-namespace",
-        &ns,
-        "-o",
-        "json",
-    ]));
+    let json = kf(&ns, &["get", "clusters", "-o", "json"]);
     let rows: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(rows[0]["name"], a.as_str());
     assert_eq!(rows[0]["probeOk"], false);

@@ -180,16 +180,18 @@ pub fn kubeconfig_with_proxy(dir: &Path, cluster: &str, proxy_url: &str) -> std:
     path
 }
 
-/// A control plane of a test's own: `init` in namespace `ns` on fedhost.
-pub fn init(ns: &str, scope: &str) {
-    let out = run(kubefedctl().args([
-        "init",
+/// kubefedctl `args` against the control plane in namespace `control_plane` on fedhost.
+pub fn kf(control_plane: &str, args: &[&str]) -> Run {
+    run(kubefedctl().args(args).args([
         "--host-cluster-context",
         "fedhost",
         "--kubefed-namespace",
-        ns,
-        "--scope",
-        scope,
-    ]));
+        control_plane,
+    ]))
+}
+
+/// A control plane of a test's own: `init` in namespace `ns` on fedhost.
+pub fn init(ns: &str, scope: &str) {
+    let out = kf(ns, &["init", "--scope", scope]);
     assert_eq!(out.code, 0, "init: {}", out.stderr);
 }
