@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::GlobalArgs;
 use crate::error::{UsageError, hinted};
+use crate::kubeconfig::Protocol;
 use crate::ops::discovery::{ApiType, discover};
 use crate::ops::enable::{SchemaSource, check_namespace, sorted, type_objects, write_type};
 use crate::ops::federate::{
@@ -166,7 +167,8 @@ pub async fn run(args: FederateArgs, global: &GlobalArgs) -> Result<()> {
     let namespace = namespace
         .or_else(|| host.namespace.clone())
         .unwrap_or_else(|| "default".to_string());
-    let (client, _) = host.connect().await?;
+    // HTTP/1.1 with a pool of connections: faster than HTTP/2 for many concurrent writes.
+    let (client, _) = host.connect_with(Protocol::Pooled).await?;
     let discovered = discover(&client, &host.context).await?;
     let target_type = discovered
         .resolve(&type_name, None, &host.context)

@@ -344,51 +344,43 @@ impl Run<'_> {
                 _ => Ok(false),
             }
         };
-        // Left from an earlier join: which ones matter depends on the scope, so these reads
-        // wait for the host's KubeFedConfig (read first, while the member's other reads run).
-        let (scope_tx, scope_rx) = futures::channel::oneshot::channel::<Scope>();
-        let scope_read = async {
-            let scope = self.read_scope().await;
-            if let Ok(s) = &scope {
-                let _ = scope_tx.send(*s);
-            }
-            scope
-        };
+        // Left from an earlier join: which ones matter depends on the scope, read at the same
+        // time; reading the other scope's too costs no extra round trip.
         let rbac = async {
-            let scope = scope_rx.await.ok().filter(|_| strict)?;
-            Some(match scope {
-                Scope::Cluster => {
-                    let cr = exists(Api::<ClusterRole>::all(m.clone()), role).await;
-                    let crb = exists(Api::<ClusterRoleBinding>::all(m.clone()), role).await;
-                    vec![
-                        ("cluster role", format!("ClusterRole `{role}`"), cr),
-                        (
-                            "cluster role binding",
-                            format!("ClusterRoleBinding `{role}`"),
-                            crb,
-                        ),
-                    ]
-                }
-                Scope::Namespaced => {
-                    let r = exists(Api::<Role>::namespaced(m.clone(), ns), role).await;
-                    let rb = exists(Api::<RoleBinding>::namespaced(m.clone(), ns), role).await;
-                    let hc = exists(Api::<ClusterRole>::all(m.clone()), health).await;
-                    let hcb = exists(Api::<ClusterRoleBinding>::all(m.clone()), health).await;
-                    vec![
-                        ("role", format!("Role `{ns}/{role}`"), r),
-                        ("role binding", format!("RoleBinding `{ns}/{role}`"), rb),
-                        (
-                            "health check cluster role",
-                            format!("ClusterRole `{health}`"),
-                            hc,
-                        ),
-                        (
-                            "health check cluster role binding",
-                            format!("ClusterRoleBinding `{health}`"),
-                            hcb,
-                        ),
-                    ]
-                }
+            if !strict {
+                return None;
+            }
+            let (cr, crb, r, rb, hc, hcb) = futures::join!(
+                exists(Api::<ClusterRole>::all(m.clone()), role),
+                exists(Api::<ClusterRoleBinding>::all(m.clone()), role),
+                exists(Api::<Role>::namespaced(m.clone(), ns), role),
+                exists(Api::<RoleBinding>::namespaced(m.clone(), ns), role),
+                exists(Api::<ClusterRole>::all(m.clone()), health),
+                exists(Api::<ClusterRoleBinding>::all(m.clone()), health),
+            );
+            Some(move |scope: Scope| match scope {
+                Scope::Cluster => vec![
+                    ("cluster role", format!("ClusterRole `{role}`"), cr),
+                    (
+                        "cluster role binding",
+                        format!("ClusterRoleBinding `{role}`"),
+                        crb,
+                    ),
+                ],
+                Scope::Namespaced => vec![
+                    ("role", format!("Role `{ns}/{role}`"), r),
+                    ("role binding", format!("RoleBinding `{ns}/{role}`"), rb),
+                    (
+                        "health check cluster role",
+                        format!("ClusterRole `{health}`"),
+                        hc,
+                    ),
+                    (
+                        "health check cluster role binding",
+                        format!("ClusterRoleBinding `{health}`"),
+                        hcb,
+                    ),
+                ],
             })
         };
         let (host_namespaces, member_namespaces) = (
@@ -396,25 +388,25 @@ impl Run<'_> {
             Api::<Namespace>::all(m.clone()),
         );
         let sas = Api::<ServiceAccount>::namespaced(m.clone(), ns);
-        // One request at a time per server: the reads are cheap, while each concurrent one
-        // would open a connection of its own (a TLS handshake costs more than a read).
-        let host_reads = async {
-            let scope = scope_read.await;
-            let ks = host_namespaces.get_opt("kube-system").await;
-            let clusters = kfcs.list(&list_params).await;
-            let secret = host_secret.await;
-            (scope, ks, clusters, secret)
-        };
-        let member_reads = async {
-            let ks = member_namespaces.get_opt("kube-system").await;
-            let sa = sas.get_opt(sa).await;
-            let namespace = member_namespaces.get_opt(ns).await;
-            (ks, sa, namespace, rbac.await)
-        };
+        // All at once: over HTTP/2 they share one connection per server, so the round costs
+        // about one round trip however many reads it has.
         let (
             (scope, host_ks, clusters, secret_exists),
             (member_ks, service_account, member_ns, rbac),
-        ) = futures::join!(host_reads, member_reads);
+        ) = futures::join!(
+            futures::future::join4(
+                self.read_scope(),
+                host_namespaces.get_opt("kube-system"),
+                kfcs.list(&list_params),
+                host_secret,
+            ),
+            futures::future::join4(
+                member_namespaces.get_opt("kube-system"),
+                sas.get_opt(sa),
+                member_namespaces.get_opt(ns),
+                rbac,
+            ),
+        );
         let scope = scope?;
         let (host_ctx, member_ctx) = (
             self.host.access.context.clone(),
@@ -443,7 +435,7 @@ impl Run<'_> {
                 format!("failed to read Secret `{ns}/{name}` in cluster `{host_ctx}`")
             })?;
         }
-        for (label, display, found) in rbac.unwrap_or_default() {
+        for (label, display, found) in rbac.map(|pick| pick(scope)).unwrap_or_default() {
             let found = found
                 .with_context(|| format!("failed to read {display} in cluster `{member_ctx}`"))?;
             if found {
