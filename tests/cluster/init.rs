@@ -105,6 +105,37 @@ async fn init_works_with_insecure_skip_tls_verify() {
     assert_installed(&client("member2").await, &ns, "Cluster").await;
 }
 
+/// `tls-server-name` is the name the serving certificate is checked against (the server's
+/// certificate has `kubernetes.default.svc`, not the kubeconfig's 127.0.0.1 host name).
+#[test]
+fn tls_server_name_is_the_name_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let init_with = |name: &str| {
+        let kubeconfig =
+            crate::util::kubeconfig_with(dir.path(), name, "member2", "tls-server-name", name);
+        run(crate::util::kubefedctl_bare()
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args([
+                "init",
+                "--host-cluster-context",
+                "member2",
+                "--kubefed-namespace",
+                &unique("kf-init-sni"),
+                "--dry-run=server",
+            ]))
+    };
+    let good = init_with("kubernetes.default.svc");
+    assert_eq!(good.code, 0, "{}", good.stderr);
+    let wrong = init_with("wrong.example");
+    assert_eq!(wrong.code, 1, "{}", wrong.stderr);
+    assert!(
+        wrong.stderr.contains("context `member2`") && wrong.stderr.contains("certificate"),
+        "{}",
+        wrong.stderr
+    );
+}
+
 #[tokio::test]
 async fn init_namespaced_scope_and_scope_is_immutable() {
     let ns = unique("kf-init-ns");

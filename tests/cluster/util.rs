@@ -167,13 +167,25 @@ impl Drop for ConnectProxy {
 
 /// A copy of the federation's kubeconfig in `dir` where `cluster` is reached through `proxy_url`.
 pub fn kubeconfig_with_proxy(dir: &Path, cluster: &str, proxy_url: &str) -> std::path::PathBuf {
-    let path = dir.join("config");
+    kubeconfig_with(dir, "config", cluster, "proxy-url", proxy_url)
+}
+
+/// A copy of the federation's kubeconfig, as `dir/name`, with `key: value` set in the
+/// cluster entry `cluster`.
+pub fn kubeconfig_with(
+    dir: &Path,
+    name: &str,
+    cluster: &str,
+    key: &str,
+    value: &str,
+) -> std::path::PathBuf {
+    let path = dir.join(name);
     let mut doc: serde_json::Value =
         serde_saphyr::from_str(&std::fs::read_to_string(&federation().kubeconfig).unwrap())
             .unwrap();
     for c in doc["clusters"].as_array_mut().unwrap() {
         if c["name"] == cluster {
-            c["cluster"]["proxy-url"] = proxy_url.into();
+            c["cluster"][key] = value.into();
         }
     }
     std::fs::write(&path, serde_saphyr::to_string(&doc).unwrap()).unwrap();
