@@ -281,13 +281,7 @@ impl ClusterAccess {
 
     /// A client for this context speaking `protocol`.
     pub fn client_with(&self, protocol: Protocol) -> Result<kube::Client> {
-        let built = if self.config.proxy_url.is_some() {
-            // kube's own stack knows the proxy protocols (HTTP CONNECT, SOCKS5).
-            kube::Client::try_from(self.config.clone())
-        } else {
-            direct_client(&self.config, protocol)
-        };
-        built.with_context(|| {
+        build_client(&self.config, protocol).with_context(|| {
             format!(
                 "failed to build a client for context `{}` ({})",
                 self.context, self.server
@@ -314,6 +308,16 @@ impl ClusterAccess {
                  (`kubectl --context <name> get --raw /version`)",
             )?;
         Ok((client, version.git_version))
+    }
+}
+
+/// A client for `config`: ours (TCP_NODELAY; HTTP/2 for [`Protocol::Multiplexed`]), or kube's
+/// own for a proxied cluster, since it speaks the proxy protocols (HTTP CONNECT, SOCKS5).
+pub fn build_client(config: &kube::Config, protocol: Protocol) -> kube::Result<kube::Client> {
+    if config.proxy_url.is_some() {
+        kube::Client::try_from(config.clone())
+    } else {
+        direct_client(config, protocol)
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap_complete::CompletionCandidate;
 
-use crate::kubeconfig::LoadedKubeconfig;
+use crate::kubeconfig::{LoadedKubeconfig, Protocol, build_client};
 
 /// The budget for completions that need the host cluster.
 const NETWORK_BUDGET: Duration = Duration::from_millis(1500);
@@ -68,7 +68,7 @@ where
             let access = kc.resolve(context.as_deref()).await.ok()?;
             let mut config = access.config.clone();
             config.connect_timeout = Some(NETWORK_BUDGET);
-            let client = kube::Client::try_from(config).ok()?;
+            let client = build_client(&config, Protocol::Multiplexed).ok()?;
             let ns = flag_value("--kubefed-namespace")
                 .unwrap_or_else(|| crate::api::KUBEFED_NAMESPACE_DEFAULT.into());
             f(client, ns).await.ok()

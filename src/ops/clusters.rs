@@ -15,6 +15,7 @@ use kube::{Client, ResourceExt};
 use serde::Serialize;
 
 use crate::api::{KubeFedCluster, TlsValidation};
+use crate::kubeconfig::{Protocol, build_client};
 
 /// How long the live probe may take per cluster.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -134,7 +135,7 @@ async fn probe(kfc: &KubeFedCluster, secrets: &Api<Secret>) -> Result<String> {
     let mut config =
         kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
     config.connect_timeout = Some(PROBE_TIMEOUT);
-    let client = Client::try_from(config)?;
+    let client = build_client(&config, Protocol::Multiplexed)?;
     let version = tokio::time::timeout(PROBE_TIMEOUT, client.apiserver_version())
         .await
         .context("no answer within 5 s")??;
