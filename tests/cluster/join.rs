@@ -700,35 +700,6 @@ async fn failed_join_rolls_back_everything_and_rerun_succeeds() {
     let host = client("fedhost").await;
     let member = client("member2").await;
     // An admission policy on the host that refuses this KubeFedCluster.
-    let policy_name = unique("deny-kfc");
-    let policy: ValidatingAdmissionPolicy = serde_json::from_value(serde_json::json!({
-        "metadata": {"name": policy_name},
-        "spec": {
-            "failurePolicy": "Fail",
-            "matchConstraints": {"resourceRules": [{
-                "apiGroups": ["core.kubefed.io"], "apiVersions": ["*"],
-                "operations": ["CREATE"], "resources": ["kubefedclusters"]
-            }]},
-            "validations": [{"expression": format!("object.metadata.name != '{name}'"), "message": "refused by test policy"}]
-        }
-    }))
-    .unwrap();
-    let binding: ValidatingAdmissionPolicyBinding = serde_json::from_value(serde_json::json!({
-        "metadata": {"name": policy_name},
-        "spec": {"policyName": policy_name, "validationActions": ["Deny"]}
-    }))
-    .unwrap();
-    let policies: Api<ValidatingAdmissionPolicy> = Api::all(host.clone());
-    let bindings: Api<ValidatingAdmissionPolicyBinding> = Api::all(host.clone());
-    policies
-        .create(&PostParams::default(), &policy)
-        .await
-        .unwrap();
-    bindings
-        .create(&PostParams::default(), &binding)
-        .await
-        .unwrap();
-    // Policies take effect asynchronously: wait until a dry-run create is refused.
     let kfcs = Api::<KubeFedCluster>::namespaced(host.clone(), &ns);
     let probe: KubeFedCluster = serde_json::from_value(serde_json::json!({
         "apiVersion": "core.kubefed.io/v1beta1", "kind": "KubeFedCluster",
@@ -736,16 +707,8 @@ async fn failed_join_rolls_back_everything_and_rerun_succeeds() {
         "spec": {"apiEndpoint": "https://x", "secretRef": {"name": "x"}}
     }))
     .unwrap();
-    let dry = PostParams {
-        dry_run: true,
-        ..Default::default()
-    };
-    for _ in 0..100 {
-        if kfcs.create(&dry, &probe).await.is_err() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let policy = DenyCreate::new(&host, "core.kubefed.io", "kubefedclusters", &name).await;
+    policy.wait_until_refused(&kfcs, &probe).await;
 
     let out = join(&ns, &[&name, "--cluster-context", "member2"]);
     assert_eq!(out.code, 1);
@@ -772,14 +735,7 @@ async fn failed_join_rolls_back_everything_and_rerun_succeeds() {
         "host Secret left behind"
     );
 
-    bindings
-        .delete(&policy_name, &DeleteParams::default())
-        .await
-        .unwrap();
-    policies
-        .delete(&policy_name, &DeleteParams::default())
-        .await
-        .unwrap();
+    policy.remove().await;
     let mut rerun = join(&ns, &[&name, "--cluster-context", "member2"]);
     for _ in 0..50 {
         if rerun.code == 0 || !rerun.stderr.contains("refused by test policy") {
@@ -1398,4 +1354,137 @@ async fn leftover_binding_with_another_role_ref() {
         0
     );
     assert!(crbs.get_opt(&role).await.unwrap().is_none());
+}
+
+/// A ValidatingAdmissionPolicy (and its binding) refusing the creation of one named object.
+struct DenyCreate {
+    policies: Api<ValidatingAdmissionPolicy>,
+    bindings: Api<ValidatingAdmissionPolicyBinding>,
+    name: String,
+}
+
+impl DenyCreate {
+    async fn new(cluster: &Client, group: &str, resource: &str, object: &str) -> Self {
+        let name = unique("deny");
+        let policy: ValidatingAdmissionPolicy = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name},
+            "spec": {
+                "failurePolicy": "Fail",
+                "matchConstraints": {"resourceRules": [{
+                    "apiGroups": [group], "apiVersions": ["*"],
+                    "operations": ["CREATE"], "resources": [resource]
+                }]},
+                "validations": [{"expression": format!("object.metadata.name != '{object}'"), "message": "refused by test policy"}]
+            }
+        }))
+        .unwrap();
+        let binding: ValidatingAdmissionPolicyBinding = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name},
+            "spec": {"policyName": name, "validationActions": ["Deny"]}
+        }))
+        .unwrap();
+        let policies: Api<ValidatingAdmissionPolicy> = Api::all(cluster.clone());
+        let bindings: Api<ValidatingAdmissionPolicyBinding> = Api::all(cluster.clone());
+        policies
+            .create(&PostParams::default(), &policy)
+            .await
+            .unwrap();
+        bindings
+            .create(&PostParams::default(), &binding)
+            .await
+            .unwrap();
+        DenyCreate {
+            policies,
+            bindings,
+            name,
+        }
+    }
+
+    /// Policies take effect asynchronously: wait until a dry-run create of `probe` is refused.
+    async fn wait_until_refused<K>(&self, api: &Api<K>, probe: &K)
+    where
+        K: kube::Resource
+            + Clone
+            + serde::Serialize
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let dry = PostParams {
+            dry_run: true,
+            ..Default::default()
+        };
+        for _ in 0..100 {
+            if api.create(&dry, probe).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("policy {} never took effect", self.name);
+    }
+
+    async fn remove(self) {
+        self.bindings
+            .delete(&self.name, &DeleteParams::default())
+            .await
+            .unwrap();
+        self.policies
+            .delete(&self.name, &DeleteParams::default())
+            .await
+            .unwrap();
+    }
+}
+
+/// The RBAC objects and the credentials are written at the same time: when the RBAC side fails,
+/// what the other side created is deleted too, and nothing reaches the host.
+#[tokio::test]
+async fn failed_rbac_write_rolls_back_the_concurrent_credentials() {
+    let ns = unique("kf-fail-rbac");
+    let name = unique("m2");
+    init(&ns, "Cluster");
+    let host = client("fedhost").await;
+    let member = client("member2").await;
+    let sa = format!("{name}-fedhost");
+    let role = format!("kubefed-controller-manager:{sa}");
+    let probe: ClusterRoleBinding = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": role},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"}
+    }))
+    .unwrap();
+    let policy = DenyCreate::new(
+        &member,
+        "rbac.authorization.k8s.io",
+        "clusterrolebindings",
+        &role,
+    )
+    .await;
+    policy
+        .wait_until_refused(&Api::<ClusterRoleBinding>::all(member.clone()), &probe)
+        .await;
+
+    let out = join(&ns, &[&name, "--cluster-context", "member2"]);
+    policy.remove().await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with(&format!(
+            "error: failed to join cluster `{name}`; every object this run created was deleted again\n\nCaused by:\n    \
+             failed to create ClusterRoleBinding `{role}` in cluster `member2`\n"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        member_objects(&member, &ns, &sa).await,
+        Vec::<String>::new()
+    );
+    assert!(
+        Api::<KubeFedCluster>::namespaced(host.clone(), &ns)
+            .get_opt(&name)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        host_secrets(&host, &ns, &name).await.is_empty(),
+        "host Secret left behind"
+    );
 }
