@@ -434,11 +434,7 @@ async fn get_target(
     // Read at the target version the FederatedTypeConfig names.
     let version = fed.target_api_version.rsplit('/').next();
     let api = t.dynamic_api(client, version, namespace);
-    let display = if t.namespaced {
-        format!("{namespace}/{name}")
-    } else {
-        name.to_string()
-    };
+    let display = t.display_name(namespace, name);
     let mut object = api.get(name).await.with_context(|| {
         format!(
             "Error retrieving target {} \"{display}\" in cluster `{host}`",

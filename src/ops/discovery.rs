@@ -41,6 +41,16 @@ impl ApiType {
         }
     }
 
+    /// How an object of this type is named in messages: `namespace/name`, or `name` for a
+    /// cluster-scoped type.
+    pub fn display_name(&self, namespace: &str, name: &str) -> String {
+        if self.namespaced {
+            format!("{namespace}/{name}")
+        } else {
+            name.to_string()
+        }
+    }
+
     /// A dynamic API for this type in `version` (its discovered version when `None`), namespaced
     /// to `namespace` when the type is namespaced.
     pub fn dynamic_api(

@@ -26,11 +26,7 @@ pub async fn orphaning(
     host: &str,
 ) -> Result<bool> {
     let api = t.dynamic_api(client, None, namespace);
-    let display = if t.namespaced {
-        format!("{namespace}/{name}")
-    } else {
-        name.to_string()
-    };
+    let display = t.display_name(namespace, name);
     let mut object = api.get(name).await.with_context(|| {
         format!(
             "Failed to retrieve resource: \"{display}\" ({} in cluster `{host}`)",
