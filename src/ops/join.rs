@@ -819,17 +819,11 @@ impl Run<'_> {
             ..Default::default()
         };
         log.keep(&object);
-        let label = if name == self.names.health_check_role {
-            "health check cluster role"
-        } else {
-            "cluster role"
-        };
         self.upsert_rbac(
             log,
             &api,
             object,
             "clusterrole.rbac.authorization.k8s.io",
-            label,
             |existing, desired| {
                 let mut updated = existing.clone();
                 updated.rules = desired.rules.clone();
@@ -854,17 +848,11 @@ impl Run<'_> {
             subjects: Some(self.subjects()),
         };
         log.keep(&object);
-        let label = if name == self.names.health_check_role {
-            "health check cluster role binding"
-        } else {
-            "cluster role binding"
-        };
         self.upsert_rbac(
             log,
             &api,
             object,
             "clusterrolebinding.rbac.authorization.k8s.io",
-            label,
             |existing, desired| {
                 let mut updated = existing.clone();
                 updated.subjects = desired.subjects.clone();
@@ -892,7 +880,6 @@ impl Run<'_> {
             &api,
             object,
             "role.rbac.authorization.k8s.io",
-            "role",
             |existing, desired| {
                 let mut updated = existing.clone();
                 updated.rules = desired.rules.clone();
@@ -924,7 +911,6 @@ impl Run<'_> {
             &api,
             object,
             "rolebinding.rbac.authorization.k8s.io",
-            "role binding",
             |existing, desired| {
                 let mut updated = existing.clone();
                 updated.subjects = desired.subjects.clone();
@@ -934,15 +920,15 @@ impl Run<'_> {
         .await
     }
 
-    /// Get, then create; or (with `--error-on-existing=false`) replace the rules or subjects,
-    /// deleting and recreating a binding whose roleRef differs.
+    /// Create (with `--error-on-existing` the preflight has refused any leftover already); with
+    /// `--error-on-existing=false`, read first and replace the rules or subjects of an existing
+    /// object, deleting and recreating a binding whose roleRef differs.
     async fn upsert_rbac<K>(
         &self,
         log: &mut Log,
         api: &Api<K>,
         desired: K,
         resource: &'static str,
-        label: &str,
         merge: impl Fn(&K, &K) -> (K, bool),
     ) -> Result<()>
     where
@@ -986,18 +972,6 @@ impl Run<'_> {
             log.record(Location::Member, resource, ns.as_deref(), &name, "created");
             return Ok(());
         };
-        if self.options.on_existing == OnExisting::Error {
-            return Err(hinted(
-                format!(
-                    "{label} for service account {} in joining cluster {} already exists",
-                    self.names.service_account, self.options.cluster_name
-                ),
-                format!(
-                    "{kind} `{display}` in cluster `{ctx}` is left from an earlier join: `kubefedctl unjoin {}` first, or pass --error-on-existing=false",
-                    self.options.cluster_name
-                ),
-            ));
-        }
         let (updated, recreate) = merge(&existing, &desired);
         if self.options.dry_run == DryRun::Client {
             log.record(
