@@ -444,8 +444,20 @@ pub fn rename_context(file: &Path, from: &str, to: &str) -> Result<PathBuf> {
             .and_then(|n| n.to_str())
             .unwrap_or("kubeconfig")
     ));
-    std::fs::write(&tmp, out).with_context(|| format!("failed to write `{}`", tmp.display()))?;
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
+    // Owner-only from the start: the new file holds credentials before it gets the old mode.
+    let write_tmp = || -> std::io::Result<()> {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(out.as_bytes())?;
+        f.set_permissions(std::fs::Permissions::from_mode(mode))
+    };
+    write_tmp().with_context(|| format!("failed to write `{}`", tmp.display()))?;
     std::fs::rename(&tmp, file)
         .with_context(|| format!("failed to replace `{}`", file.display()))?;
     Ok(backup)
