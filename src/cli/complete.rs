@@ -84,16 +84,25 @@ where
         .collect()
 }
 
+/// The names of the objects `api` lists.
+async fn names_in<K>(api: kube::Api<K>) -> anyhow::Result<Vec<String>>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let list = api.list_metadata(&Default::default()).await?;
+    Ok(list
+        .items
+        .into_iter()
+        .filter_map(|o| o.metadata.name)
+        .collect())
+}
+
 /// Joined clusters (KubeFedCluster names), for `unjoin`.
 pub fn clusters() -> Vec<CompletionCandidate> {
-    with_host(|client, ns| async move {
-        let api: kube::Api<crate::api::KubeFedCluster> = kube::Api::namespaced(client, &ns);
-        let list = api.list_metadata(&Default::default()).await?;
-        Ok(list
-            .items
-            .into_iter()
-            .filter_map(|o| o.metadata.name)
-            .collect())
+    with_host(|client, ns| {
+        names_in(kube::Api::<crate::api::KubeFedCluster>::namespaced(
+            client, &ns,
+        ))
     })
 }
 
@@ -110,13 +119,9 @@ pub fn types() -> Vec<CompletionCandidate> {
 
 /// Namespaces, for `-n`.
 pub fn namespaces() -> Vec<CompletionCandidate> {
-    with_host(|client, _| async move {
-        let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(client);
-        let list = api.list_metadata(&Default::default()).await?;
-        Ok(list
-            .items
-            .into_iter()
-            .filter_map(|o| o.metadata.name)
-            .collect())
+    with_host(|client, _| {
+        names_in(kube::Api::<k8s_openapi::api::core::v1::Namespace>::all(
+            client,
+        ))
     })
 }
