@@ -9,20 +9,7 @@ use kubefedctl::api::FederatedTypeConfig;
 use serde_json::{Value, json};
 
 use crate::federation::repo;
-use crate::util::{client, init, kf, kubefedctl, run, unique};
-
-const TYPES: [&str; 10] = [
-    "clusterroles.rbac.authorization.k8s.io",
-    "configmaps",
-    "deployments.apps",
-    "ingresses.networking.k8s.io",
-    "jobs.batch",
-    "namespaces",
-    "replicasets.apps",
-    "secrets",
-    "serviceaccounts",
-    "services",
-];
+use crate::util::{DEFAULT_TYPES, client, init, kf, kubefedctl, run, unique, yaml_stream};
 
 fn reference(file: &str) -> String {
     repo()
@@ -30,14 +17,6 @@ fn reference(file: &str) -> String {
         .join(file)
         .display()
         .to_string()
-}
-
-fn yaml_stream(text: &str) -> Vec<Value> {
-    serde_saphyr::from_multiple::<Value>(text)
-        .expect("YAML stream")
-        .into_iter()
-        .filter(|v| !v.is_null())
-        .collect()
 }
 
 fn by_name(docs: &[Value], name: &str) -> Value {
@@ -59,7 +38,7 @@ fn enable_output_matches_upstream_golden_vectors() {
         yaml_stream(&std::fs::read_to_string(reference("federatedtypeconfigs.yaml")).unwrap());
     let golden_crds =
         yaml_stream(&std::fs::read_to_string(reference("federated-type-crds.yaml")).unwrap());
-    for t in TYPES {
+    for t in DEFAULT_TYPES {
         let directive = reference(&format!("enabletypedirectives/{t}.yaml"));
         let out = run(kubefedctl().args([
             "enable",
@@ -93,10 +72,10 @@ fn enable_output_matches_upstream_golden_vectors() {
 async fn enable_ten_types_then_upstream_fixtures_are_stored_unpruned() {
     let ns = unique("kf-enable");
     init(&ns, "Cluster");
-    let out = enable(&ns, &TYPES);
+    let out = enable(&ns, &DEFAULT_TYPES);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout.lines().count(), 20, "{}", out.stdout);
-    for t in TYPES {
+    for t in DEFAULT_TYPES {
         assert!(
             out.stdout.contains(&format!(
                 "federatedtypeconfig.core.kubefed.io/{t} created in namespace {ns}\n"
@@ -107,7 +86,7 @@ async fn enable_ten_types_then_upstream_fixtures_are_stored_unpruned() {
     }
     let host = client("fedhost").await;
     let ftcs: Api<FederatedTypeConfig> = Api::namespaced(host.clone(), &ns);
-    for t in TYPES {
+    for t in DEFAULT_TYPES {
         let ftc = ftcs.get(t).await.unwrap();
         let fed = &ftc.spec.federated_type;
         let crd = Api::<CustomResourceDefinition>::all(host.clone())

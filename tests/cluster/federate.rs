@@ -9,7 +9,7 @@ use kube::api::{Api, DeleteParams, DynamicObject, GroupVersionKind, PostParams};
 use kube::discovery::ApiResource;
 use serde_json::{Value, json};
 
-use crate::util::{client, init, kf, kubefedctl_bare, run, unique};
+use crate::util::{client, init, kf, kubefedctl_bare, run, unique, yaml_stream};
 
 /// Create objects on the host from JSON (core and apps types).
 async fn create(host: &Client, ns: &str, objects: &[Value]) {
@@ -35,14 +35,6 @@ async fn create(host: &Client, ns: &str, objects: &[Value]) {
             .await
             .unwrap_or_else(|e| panic!("{kind}: {e}"));
     }
-}
-
-fn yaml_stream(text: &str) -> Vec<Value> {
-    serde_saphyr::from_multiple::<Value>(text)
-        .unwrap()
-        .into_iter()
-        .filter(|v| !v.is_null())
-        .collect()
 }
 
 /// The conversion rules of kubefedctl-behaviour.md 5.2, checked on real objects.

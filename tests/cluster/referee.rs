@@ -35,7 +35,10 @@ use kubefedctl::api::{FederatedTypeConfig, KubeFedCluster, KubeFedConfig};
 use serde_json::{Value, json};
 
 use crate::federation::{federation, repo};
-use crate::util::{Run, client, client_from, init, kubefedctl, run, unique};
+use crate::util::{
+    DEFAULT_TYPES, Run, client, client_from, init, kubefedctl, run, unique, with_federation,
+    yaml_stream,
+};
 
 const HOST_NAME_ANNOTATION: &str = "kubefedctl.io/host-cluster-name";
 const CLUSTER_UID_ANNOTATION: &str = "kubefedctl.io/cluster-uid";
@@ -66,14 +69,7 @@ fn go_bin_dir() -> &'static Path {
 
 /// The Go kubefedctl v0.10.0, with the same isolated environment and kubeconfig as `kubefedctl()`.
 fn go_kubefedctl() -> Command {
-    let mut cmd = Command::new(go_bin_dir().join("kubefedctl"));
-    cmd.env_remove("KUBECONFIG")
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .env("HOME", std::env::temp_dir().join("kubefedctl-test-home"))
-        .arg("--kubeconfig")
-        .arg(&federation().kubeconfig);
-    cmd
+    with_federation(Command::new(go_bin_dir().join("kubefedctl")))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -945,20 +941,6 @@ async fn upstream_controller_marks_clusters_joined_by_rust_ready() {
 // enable, federate and propagation by the upstream controller
 // ---------------------------------------------------------------------------------------------
 
-/// The ten types upstream's `enable` directives cover (`config/enabletypedirectives`).
-const DEFAULT_TYPES: [&str; 10] = [
-    "clusterroles.rbac.authorization.k8s.io",
-    "configmaps",
-    "deployments.apps",
-    "ingresses.networking.k8s.io",
-    "jobs.batch",
-    "namespaces",
-    "replicasets.apps",
-    "secrets",
-    "serviceaccounts",
-    "services",
-];
-
 const MANAGED_LABEL: &str = "kubefed.io/managed";
 
 /// Either tool with `args`, then the host context and control-plane namespace (Go takes them
@@ -983,15 +965,6 @@ fn tool_ok(tool: Tool, kubefed_ns: &str, args: &[&str]) -> (Run, Duration) {
         out.stdout, out.stderr
     );
     (out, took)
-}
-
-/// The documents of a YAML stream (both tools print `---` before each).
-fn yaml_docs(text: &str) -> Vec<Value> {
-    serde_saphyr::from_multiple::<Value>(text)
-        .unwrap_or_else(|e| panic!("not a YAML stream ({e}):\n{text}"))
-        .into_iter()
-        .filter(|v| !v.is_null())
-        .collect()
 }
 
 /// Documents by `Kind namespace/name`, to compare outputs whose order differs (Go's `--contents`
@@ -1163,7 +1136,7 @@ async fn go_and_rust_enable_write_the_same_objects() {
     for t in &types {
         let (go, _) = tool_ok(Tool::Go, &ns, &["enable", t, "-o", "yaml"]);
         let (rs, _) = tool_ok(Tool::Rust, &ns, &["enable", t, "-o", "yaml"]);
-        let (g, r) = (yaml_docs(&go.stdout), yaml_docs(&rs.stdout));
+        let (g, r) = (yaml_stream(&go.stdout), yaml_stream(&rs.stdout));
         assert_eq!(g.len(), 2, "Go enable {t} -o yaml: {}", go.stdout);
         assert_eq!(g[0]["kind"], "FederatedTypeConfig");
         assert_eq!(g[0]["metadata"]["name"], t.as_str());
@@ -1193,7 +1166,7 @@ async fn go_and_rust_enable_write_the_same_objects() {
     args.extend(types.iter().map(String::as_str));
     args.extend(["-o", "yaml"]);
     let (rs_all, _) = tool_ok(Tool::Rust, &ns, &args);
-    assert_eq!(yaml_docs(&rs_all.stdout), go_all);
+    assert_eq!(yaml_stream(&rs_all.stdout), go_all);
 
     // A target CRD without `properties`: Go leaves `spec.template` out of the federated CRD
     // (documented), and that is the only difference.
@@ -1209,7 +1182,7 @@ async fn go_and_rust_enable_write_the_same_objects() {
     let bare_type = format!("{bare_plural}.{group}");
     let (go, _) = tool_ok(Tool::Go, &ns, &["enable", &bare_type, "-o", "yaml"]);
     let (rs, _) = tool_ok(Tool::Rust, &ns, &["enable", &bare_type, "-o", "yaml"]);
-    let (g, mut r) = (yaml_docs(&go.stdout), yaml_docs(&rs.stdout));
+    let (g, mut r) = (yaml_stream(&go.stdout), yaml_stream(&rs.stdout));
     assert!(
         g[1]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
             ["properties"]
@@ -1469,7 +1442,7 @@ async fn go_and_rust_federate_write_the_same_objects() {
             &kf,
             &["federate", t, name, "-n", &app, "-o", "yaml"],
         );
-        let (g, r) = (yaml_docs(&go.stdout), yaml_docs(&rs.stdout));
+        let (g, r) = (yaml_stream(&go.stdout), yaml_stream(&rs.stdout));
         assert_eq!(g.len(), 1, "Go federate {t} {name}: {}", go.stdout);
         assert_eq!(g, r, "federate {t} {name} -o yaml differs");
         let template = &g[0]["spec"]["template"];
@@ -1534,9 +1507,9 @@ async fn go_and_rust_federate_write_the_same_objects() {
         &kf,
         &["federate", "namespaces", &app, "--contents", "-o", "yaml"],
     );
-    let go = keyed(yaml_docs(&go.stdout));
-    assert_same_docs("--contents", &go, &keyed(yaml_docs(&all.stdout)));
-    let default = keyed(yaml_docs(&default.stdout));
+    let go = keyed(yaml_stream(&go.stdout));
+    assert_same_docs("--contents", &go, &keyed(yaml_stream(&all.stdout)));
+    let default = keyed(yaml_stream(&default.stdout));
     let skipped: Vec<&String> = go.keys().filter(|k| !default.contains_key(*k)).collect();
     let expected_skips: Vec<String> = [
         "FederatedConfigMap kube-root-ca.crt",

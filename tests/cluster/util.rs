@@ -11,7 +11,12 @@ use crate::federation::federation;
 
 /// The kubefedctl binary with an isolated environment and the federation's kubeconfig.
 pub fn kubefedctl() -> Command {
-    let mut cmd = Command::cargo_bin("kubefedctl").expect("kubefedctl binary");
+    with_federation(Command::cargo_bin("kubefedctl").expect("kubefedctl binary"))
+}
+
+/// `cmd` (kubefedctl, or Go kubefedctl) with an isolated environment and the federation's
+/// kubeconfig.
+pub fn with_federation(mut cmd: Command) -> Command {
     cmd.env_remove("KUBECONFIG")
         .env_remove("RUST_LOG")
         .env("NO_COLOR", "1")
@@ -19,6 +24,29 @@ pub fn kubefedctl() -> Command {
         .arg("--kubeconfig")
         .arg(&federation().kubeconfig);
     cmd
+}
+
+/// The ten types upstream's `enable` directives cover (`config/enabletypedirectives`).
+pub const DEFAULT_TYPES: [&str; 10] = [
+    "clusterroles.rbac.authorization.k8s.io",
+    "configmaps",
+    "deployments.apps",
+    "ingresses.networking.k8s.io",
+    "jobs.batch",
+    "namespaces",
+    "replicasets.apps",
+    "secrets",
+    "serviceaccounts",
+    "services",
+];
+
+/// The documents of a YAML stream (`---`-separated), empty ones dropped.
+pub fn yaml_stream(text: &str) -> Vec<serde_json::Value> {
+    serde_saphyr::from_multiple::<serde_json::Value>(text)
+        .unwrap_or_else(|e| panic!("not a YAML stream ({e}):\n{text}"))
+        .into_iter()
+        .filter(|v| !v.is_null())
+        .collect()
 }
 
 /// kubefedctl without any kubeconfig flag (for loading-rule tests).
