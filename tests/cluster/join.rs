@@ -1488,3 +1488,78 @@ async fn failed_rbac_write_rolls_back_the_concurrent_credentials() {
         "host Secret left behind"
     );
 }
+
+/// `unjoin --dry-run` (client and server) lists what it would delete on both sides and deletes
+/// nothing.
+#[tokio::test]
+async fn unjoin_dry_run_lists_both_sides_and_deletes_nothing() {
+    let ns = unique("kf-unjoin-dry");
+    let name = unique("m1");
+    init(&ns, "Cluster");
+    let host = client("fedhost").await;
+    let member = client("member1").await;
+    assert_eq!(join(&ns, &[&name, "--cluster-context", "member1"]).code, 0);
+    let sa = format!("{name}-fedhost");
+    let before = member_objects(&member, &ns, &sa).await;
+    assert_eq!(before.len(), 4, "{before:?}");
+    for mode in ["--dry-run", "--dry-run=server"] {
+        let out = unjoin(
+            &ns,
+            &[&name, "--cluster-context", "member1", mode, "-o", "json"],
+        );
+        assert_eq!(out.code, 0, "{mode}: {}", out.stderr);
+        let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        let mut listed: Vec<String> = report["deleted"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| {
+                format!(
+                    "{} {}",
+                    w["location"].as_str().unwrap(),
+                    w["resource"].as_str().unwrap()
+                )
+            })
+            .collect();
+        listed.sort();
+        assert_eq!(
+            listed,
+            [
+                "host kubefedcluster.core.kubefed.io",
+                "host secret",
+                "member clusterrole.rbac.authorization.k8s.io",
+                "member clusterrolebinding.rbac.authorization.k8s.io",
+                "member namespace",
+                "member secret",
+                "member serviceaccount",
+            ],
+            "{mode}: {}",
+            out.stdout
+        );
+        assert_eq!(member_objects(&member, &ns, &sa).await, before, "{mode}");
+        let member_ns = Api::<Namespace>::all(member.clone())
+            .get_opt(&ns)
+            .await
+            .unwrap();
+        assert!(
+            member_ns.is_some_and(|n| n.metadata.deletion_timestamp.is_none()),
+            "{mode}"
+        );
+        assert!(
+            Api::<KubeFedCluster>::namespaced(host.clone(), &ns)
+                .get_opt(&name)
+                .await
+                .unwrap()
+                .is_some(),
+            "{mode}"
+        );
+    }
+    assert_eq!(
+        unjoin(&ns, &[&name, "--cluster-context", "member1"]).code,
+        0
+    );
+    assert_eq!(
+        member_objects(&member, &ns, &sa).await,
+        Vec::<String>::new()
+    );
+}
