@@ -75,6 +75,24 @@ where
     }
 }
 
+/// [`delete_if_present`] under `dry_run`: a client-side dry run only reads whether the object
+/// exists (would be deleted); a server-side one sends the delete with `dp`'s dryRun.
+pub async fn delete_unless_planned<K>(
+    api: &kube::Api<K>,
+    name: &str,
+    dp: &kube::api::DeleteParams,
+    dry_run: DryRun,
+) -> Result<bool, kube::Error>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    if dry_run == DryRun::Client {
+        api.get_opt(name).await.map(|o| o.is_some())
+    } else {
+        delete_if_present(api, name, dp).await
+    }
+}
+
 /// Receives progress messages from long operations.
 pub trait Reporter: Send + Sync {
     fn step(&self, message: &str);

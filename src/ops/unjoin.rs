@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::join::{HOST_CLUSTER_NAME_ANNOTATION, Location, Written};
 use super::names::JoinNames;
-use super::{DryRun, Reporter, delete_if_present};
+use super::{DryRun, Reporter, delete_if_present, delete_unless_planned};
 use crate::api::KubeFedCluster;
 
 #[derive(Clone, Debug)]
@@ -233,11 +233,7 @@ impl Deleter<'_> {
             Some(ns) => format!("{ns}/{name}"),
             None => name.to_string(),
         };
-        let result = if self.dry_run == DryRun::Client {
-            api.get_opt(name).await.map(|o| o.is_some())
-        } else {
-            delete_if_present(api, name, self.dp).await
-        };
+        let result = delete_unless_planned(api, name, self.dp, self.dry_run).await;
         match result {
             Ok(true) => {
                 self.outcome.deleted.push(Written {
@@ -294,14 +290,11 @@ where
 {
     let kind = K::kind(&K::DynamicType::default()).to_string();
     let ns = &options.namespace;
-    let existed = if options.dry_run == DryRun::Client {
-        api.get_opt(name).await.map(|o| o.is_some())
-    } else {
-        delete_if_present(api, name, dp).await
-    }
-    .with_context(|| {
-        format!("failed to delete {kind} `{ns}/{name}` in cluster `{host_context}`")
-    })?;
+    let existed = delete_unless_planned(api, name, dp, options.dry_run)
+        .await
+        .with_context(|| {
+            format!("failed to delete {kind} `{ns}/{name}` in cluster `{host_context}`")
+        })?;
     if existed {
         outcome.deleted.push(Written {
             location: Location::Host,
