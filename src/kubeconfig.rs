@@ -274,21 +274,6 @@ pub enum Protocol {
 }
 
 impl ClusterAccess {
-    /// A client for this context (HTTP/2 where the server offers it).
-    pub fn client(&self) -> Result<kube::Client> {
-        self.client_with(Protocol::Multiplexed)
-    }
-
-    /// A client for this context speaking `protocol`.
-    pub fn client_with(&self, protocol: Protocol) -> Result<kube::Client> {
-        build_client(&self.config, protocol).with_context(|| {
-            format!(
-                "failed to build a client for context `{}` ({})",
-                self.context, self.server
-            )
-        })
-    }
-
     /// A client, after checking the server answers (`GET /version`) within the connect timeout.
     /// Returns the server's git version too.
     pub async fn connect(&self) -> Result<(kube::Client, String)> {
@@ -297,7 +282,12 @@ impl ClusterAccess {
 
     /// [`ClusterAccess::connect`] speaking `protocol`.
     pub async fn connect_with(&self, protocol: Protocol) -> Result<(kube::Client, String)> {
-        let client = self.client_with(protocol)?;
+        let client = build_client(&self.config, protocol).with_context(|| {
+            format!(
+                "failed to build a client for context `{}` ({})",
+                self.context, self.server
+            )
+        })?;
         let version = tokio::time::timeout(CONNECT_TIMEOUT + Duration::from_secs(5), client.apiserver_version())
             .await
             .map_err(|_| anyhow!("no answer within {} s", (CONNECT_TIMEOUT + Duration::from_secs(5)).as_secs()))
