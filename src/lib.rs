@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod controller;
 pub mod error;
 pub mod kubeconfig;
 pub mod ops;

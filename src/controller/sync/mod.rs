@@ -1,0 +1,13 @@
+//! Propagation of one federated type to the member clusters (Go: `pkg/controller/sync`).
+//!
+//! The pure rooms: [`placement`] (which clusters), [`overrides`] (per-cluster JSON patches with
+//! Go's leniency), [`gojson`] (Go-compatible JSON for the version hashes), [`retain`] (fields
+//! kept from the member's copy; when an update is needed), [`status`] (the federated object's
+//! status). The I/O: [`dispatch`] (member writes), [`version`] ((Cluster)PropagatedVersions)
+//! and the reconcile loop in [`controller`].
+
+pub mod gojson;
+pub mod overrides;
+pub mod placement;
+pub mod retain;
+pub mod status;

@@ -1,0 +1,3 @@
+//! Placement (Go: `util/placement.go`).
+//!
+//! TODO(helper B): implement.
