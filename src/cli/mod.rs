@@ -15,6 +15,7 @@ use crate::output::Printer;
 pub mod clusters;
 pub mod complete;
 pub mod completion;
+pub mod controller_manager;
 pub mod disable;
 pub mod docs;
 pub mod enable;
@@ -138,6 +139,8 @@ pub enum Command {
     OrphaningDeletion(orphaning::OrphaningCommand),
     Unjoin(unjoin::UnjoinArgs),
     Version(version::VersionArgs),
+    #[command(name = "controller-manager")]
+    ControllerManager(controller_manager::ControllerManagerArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -188,19 +191,43 @@ pub fn command() -> clap::Command {
     rename(cmd.bin_name(bin.clone()).name("kubectl-kubefed"), &bin)
 }
 
+/// The process arguments; run under the name `controller-manager` (as the Go binary is
+/// called in KubeFed's images and e2e tests), the binary is `kubefedctl controller-manager`.
+fn arguments() -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let invoked_as = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .and_then(|f| f.to_str())
+        .unwrap_or_default()
+        .to_string();
+    if invoked_as == "controller-manager" {
+        args.insert(1, "controller-manager".into());
+    }
+    args
+}
+
 /// The whole program: completion requests, parsing, logging, the runtime, the exit code.
 pub fn entry() -> std::process::ExitCode {
     // `COMPLETE=bash kubefedctl ...` answers a completion request and exits.
     clap_complete::CompleteEnv::with_factory(command).complete();
-    let mut matches = command().get_matches();
+    let mut matches = command().get_matches_from(arguments());
     let cli = match Cli::from_arg_matches_mut(&mut matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
     let printer = cli.global.printer();
+    // The control plane logs what it does by default, as upstream's (klog level 0 is info).
+    let verbosity = match cli.command {
+        Command::ControllerManager(_) => cli.global.verbosity.max(2),
+        _ => cli.global.verbosity,
+    };
+    use std::io::IsTerminal as _;
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
-        .with_env_filter(log_filter(cli.global.verbosity))
+        .with_env_filter(log_filter(verbosity))
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -234,6 +261,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::OrphaningDeletion(command) => orphaning::run(command, &global).await,
         Command::Unjoin(args) => unjoin::run(args, &global).await,
         Command::Version(args) => version::run(args, &global),
+        Command::ControllerManager(args) => controller_manager::run(args, &global).await,
     }
 }
 

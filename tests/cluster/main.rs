@@ -2,6 +2,7 @@
 //! (scripts/local-federation). One federation per test binary; tests isolate themselves by
 //! namespaces and names.
 
+mod controller;
 mod enable;
 mod errors;
 mod federate;

@@ -45,7 +45,7 @@ const CLUSTER_UID_ANNOTATION: &str = "kubefedctl.io/cluster-uid";
 
 /// The directory holding the Go `kubefedctl` and `kubefed-controller-manager` (built on first
 /// use, then cached outside the repo).
-fn go_bin_dir() -> &'static Path {
+pub(crate) fn go_bin_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let out = std::process::Command::new(repo().join("tests/testenv/kubefed/build.sh"))
@@ -128,7 +128,7 @@ fn op_with(
 }
 
 /// An object as the API server returns it, or `Value::Null` when it does not exist.
-async fn get_json<K>(client: &Client, ns: Option<&str>, name: &str) -> Value
+pub(crate) async fn get_json<K>(client: &Client, ns: Option<&str>, name: &str) -> Value
 where
     K: Resource<DynamicType = ()>,
 {
@@ -143,7 +143,7 @@ where
     }
 }
 
-fn replace_strings(v: &mut Value, from: &str, to: &str) {
+pub(crate) fn replace_strings(v: &mut Value, from: &str, to: &str) {
     match v {
         Value::String(s) => *s = s.replace(from, to),
         Value::Array(a) => a.iter_mut().for_each(|x| replace_strings(x, from, to)),
@@ -163,7 +163,7 @@ fn replace_strings(v: &mut Value, from: &str, to: &str) {
 
 /// Drop what the server sets per object; replace per-join strings by placeholders
 /// (`replacements` in order: longer, more specific strings first).
-fn normalize(mut v: Value, replacements: &[(&str, &str)]) -> Value {
+pub(crate) fn normalize(mut v: Value, replacements: &[(&str, &str)]) -> Value {
     if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
         for k in [
             "uid",
@@ -522,7 +522,7 @@ async fn leftovers(member_ctx: &str, ns: &str, name: &str) -> Vec<&'static str> 
 }
 
 /// Polls until `f` is true (every 100 ms, at most `limit`); returns how long it took.
-async fn eventually<F, Fut>(limit: Duration, what: &str, mut f: F) -> Duration
+pub(crate) async fn eventually<F, Fut>(limit: Duration, what: &str, mut f: F) -> Duration
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -738,22 +738,44 @@ async fn insecure_context_join_matches_go() {
 }
 
 /// The upstream controller-manager as a child process, killed when dropped (also on panic).
-struct Controller {
-    child: Child,
-    log: PathBuf,
-    healthz: u16,
+pub(crate) struct Controller {
+    pub(crate) child: Child,
+    pub(crate) log: PathBuf,
+    pub(crate) healthz: u16,
+    pub(crate) metrics: u16,
     _dir: tempfile::TempDir,
 }
 
 impl Controller {
     /// Start `kubefed-controller-manager` for the control plane in `ns` (its KubeFedConfig
     /// decides the scope), logging to a temporary file.
-    fn start(kubeconfig: &Path, ns: &str) -> Controller {
+    pub(crate) fn start(kubeconfig: &Path, ns: &str) -> Controller {
+        Controller::start_program(
+            std::process::Command::new(go_bin_dir().join("kubefed-controller-manager")),
+            kubeconfig,
+            ns,
+            &[],
+        )
+    }
+
+    /// Our `kubefedctl controller-manager` with the same flags (`extra` appended).
+    pub(crate) fn start_rust(kubeconfig: &Path, ns: &str, extra: &[&str]) -> Controller {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kubefedctl"));
+        cmd.arg("controller-manager").env("NO_COLOR", "1").env_remove("RUST_LOG");
+        Controller::start_program(cmd, kubeconfig, ns, extra)
+    }
+
+    fn start_program(
+        mut cmd: std::process::Command,
+        kubeconfig: &Path,
+        ns: &str,
+        extra: &[&str],
+    ) -> Controller {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("controller-manager.log");
         let (healthz, metrics) = (free_port(), free_port());
         let log_file = std::fs::File::create(&log).unwrap();
-        let child = std::process::Command::new(go_bin_dir().join("kubefed-controller-manager"))
+        let child = cmd
             .env_remove("KUBECONFIG")
             .arg("--kubeconfig")
             .arg(kubeconfig)
@@ -761,21 +783,43 @@ impl Controller {
             .arg(format!("--healthz-addr=127.0.0.1:{healthz}"))
             .arg(format!("--metrics-addr=127.0.0.1:{metrics}"))
             .arg("-v=2")
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().unwrap())
             .stderr(log_file)
             .spawn()
-            .expect("start kubefed-controller-manager");
+            .expect("start the controller-manager");
         Controller {
             child,
             log,
             healthz,
+            metrics,
             _dir: dir,
         }
     }
 
+    /// The whole log so far.
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM, then wait for the exit (at most `limit`); returns the exit status and time.
+    pub(crate) fn terminate(&mut self, limit: Duration) -> (Option<std::process::ExitStatus>, Duration) {
+        let start = Instant::now();
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        while start.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return (Some(status), start.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        (None, start.elapsed())
+    }
+
     /// Panics with the log's tail when the controller has exited.
-    fn assert_running(&mut self) {
+    pub(crate) fn assert_running(&mut self) {
         if let Some(status) = self.child.try_wait().unwrap() {
             panic!(
                 "kubefed-controller-manager exited ({status}):\n{}",
@@ -784,7 +828,7 @@ impl Controller {
         }
     }
 
-    fn log_tail(&self) -> String {
+    pub(crate) fn log_tail(&self) -> String {
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = log.lines().collect();
         lines[lines.len().saturating_sub(60)..].join("\n")
@@ -798,7 +842,7 @@ impl Drop for Controller {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -806,7 +850,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn http_get(port: u16, path: &str) -> String {
+pub(crate) fn http_get(port: u16, path: &str) -> String {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     write!(
@@ -820,7 +864,7 @@ fn http_get(port: u16, path: &str) -> String {
 }
 
 /// One KubeFedCluster's readiness as the controller reports it.
-fn readiness(kfc: &Value) -> (String, String) {
+pub(crate) fn readiness(kfc: &Value) -> (String, String) {
     let ready = kfc["status"]["conditions"]
         .as_array()
         .and_then(|c| c.iter().find(|c| c["type"] == "Ready"))
@@ -1001,7 +1045,7 @@ fn assert_same_docs(what: &str, go: &BTreeMap<String, Value>, rust: &BTreeMap<St
 }
 
 /// Create a namespaced object from JSON (`kind`/`apiVersion` may be left out).
-async fn create<K>(client: &Client, ns: &str, object: Value) -> K
+pub(crate) async fn create<K>(client: &Client, ns: &str, object: Value) -> K
 where
     K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
         + Clone
@@ -1016,7 +1060,7 @@ where
         .unwrap_or_else(|e| panic!("create {} in {ns}: {e}", K::kind(&())))
 }
 
-async fn create_namespace(client: &Client, name: &str) {
+pub(crate) async fn create_namespace(client: &Client, name: &str) {
     let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
     Api::<Namespace>::all(client.clone())
         .create(&PostParams::default(), &ns)
@@ -1025,7 +1069,7 @@ async fn create_namespace(client: &Client, name: &str) {
 }
 
 /// A federated (or any dynamic) type's API in a namespace.
-fn dynamic_api(
+pub(crate) fn dynamic_api(
     client: &Client,
     ns: &str,
     group: &str,
@@ -1038,7 +1082,7 @@ fn dynamic_api(
     Api::namespaced_with(client.clone(), ns, &ar)
 }
 
-async fn get_dynamic(api: &Api<DynamicObject>, name: &str) -> Value {
+pub(crate) async fn get_dynamic(api: &Api<DynamicObject>, name: &str) -> Value {
     match api.get_opt(name).await.expect("get") {
         Some(o) => serde_json::to_value(o).unwrap(),
         None => Value::Null,
@@ -1672,7 +1716,7 @@ async fn go_and_rust_federate_write_the_same_objects() {
 }
 
 /// Whether the member has the object; its `spec.replicas` and managed label if it does.
-async fn member_deployment(member: &Client, ns: &str) -> Option<(i32, Option<String>)> {
+pub(crate) async fn member_deployment(member: &Client, ns: &str) -> Option<(i32, Option<String>)> {
     Api::<Deployment>::namespaced(member.clone(), ns)
         .get_opt("web")
         .await
@@ -1687,7 +1731,7 @@ async fn member_deployment(member: &Client, ns: &str) -> Option<(i32, Option<Str
         })
 }
 
-async fn member_has<K>(member: &Client, ns: Option<&str>, name: &str) -> bool
+pub(crate) async fn member_has<K>(member: &Client, ns: Option<&str>, name: &str) -> bool
 where
     K: Resource<DynamicType = ()>,
 {
@@ -1696,17 +1740,17 @@ where
 
 /// An extra API server of the local federation (no controller manager), removed on drop: a
 /// host of the test's own, so the controller it runs sees no other test's federated objects.
-struct ScratchHost {
-    name: String,
+pub(crate) struct ScratchHost {
+    pub(crate) name: String,
     /// Just this cluster (for the controller).
-    kubeconfig: PathBuf,
+    pub(crate) kubeconfig: PathBuf,
     /// The federation's contexts plus this one (for joins).
-    merged: PathBuf,
+    pub(crate) merged: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl ScratchHost {
-    fn start(name: &str) -> ScratchHost {
+    pub(crate) fn start(name: &str) -> ScratchHost {
         let kubeconfig = federation().add_cluster(name);
         let read = |p: &Path| -> Value {
             serde_saphyr::from_str(&std::fs::read_to_string(p).unwrap()).expect("kubeconfig")
@@ -1733,7 +1777,7 @@ impl ScratchHost {
     }
 
     /// Our kubefedctl against this host and control-plane namespace.
-    fn run(&self, kubefed_ns: &str, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, kubefed_ns: &str, args: &[&str]) -> Run {
         run(crate::util::kubefedctl_bare()
             .env("HOME", std::env::temp_dir().join("kubefedctl-test-home"))
             .arg("--kubeconfig")
@@ -1747,7 +1791,7 @@ impl ScratchHost {
             ]))
     }
 
-    fn ok(&self, kubefed_ns: &str, args: &[&str]) -> (Run, Duration) {
+    pub(crate) fn ok(&self, kubefed_ns: &str, args: &[&str]) -> (Run, Duration) {
         let start = Instant::now();
         let out = self.run(kubefed_ns, args);
         let took = start.elapsed();

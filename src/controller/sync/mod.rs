@@ -11,3 +11,6 @@ pub mod overrides;
 pub mod placement;
 pub mod retain;
 pub mod status;
+pub mod controller;
+pub mod resource;
+pub mod version;

@@ -1,7 +1,8 @@
-//! Per-cluster overrides (Go: `util/overrides.go` + evanphx/json-patch v4.12 leniency).
-//!
-//! TODO(helper A): implement. Interface (keep the signatures):
-//!
-//! - `pub struct Override { pub op: String, pub path: String, pub value: Option<Value> }`
-//! - `pub fn parse(federated: &Value) -> Result<BTreeMap<String, Vec<Override>>, String>`
-//! - `pub fn apply(object: &mut Value, overrides: &[Override]) -> Result<(), String>`
+//! TEMP stub.
+use std::collections::BTreeMap;
+use serde_json::Value;
+#[derive(Clone, Debug, PartialEq)]
+pub struct Override { pub op: String, pub path: String, pub value: Option<Value> }
+pub type ClusterOverrides = BTreeMap<String, Vec<Override>>;
+pub fn parse(_f: &Value) -> Result<ClusterOverrides, String> { Ok(BTreeMap::new()) }
+pub fn apply(_o: &mut Value, _ops: &[Override]) -> Result<(), String> { Ok(()) }

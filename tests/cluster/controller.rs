@@ -1,0 +1,462 @@
+//! `kubefedctl controller-manager` against real clusters: upstream's e2e acceptance list
+//! (../shared/docs/controller-behaviour.md §10) on a host of the test's own with the shared
+//! members, and the swap from the Go controller v0.10.0 (the referee) to ours.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::{Client, ResourceExt};
+use kubefedctl::api::{FederatedTypeConfig, KubeFedCluster};
+use kubefedctl::controller::sync::gojson;
+use serde_json::{Value, json};
+
+use crate::referee::{
+    Controller, ScratchHost, create, create_namespace, dynamic_api, eventually, get_dynamic,
+    get_json, http_get, member_deployment,
+};
+use crate::util::{client, client_from, unique};
+
+const MANAGED: &str = "kubefed.io/managed";
+
+fn fed_api(host: &Client, ns: &str, kind: &str) -> Api<kube::api::DynamicObject> {
+    dynamic_api(
+        host,
+        ns,
+        "types.kubefed.io",
+        "v1beta1",
+        kind,
+        &format!("{}s", kind.to_lowercase()),
+    )
+}
+
+/// Wait until every KubeFedCluster of `kf` is Ready; returns how long it took.
+async fn all_ready(host: &Client, kf: &str, count: usize) -> Duration {
+    let api = Api::<KubeFedCluster>::namespaced(host.clone(), kf);
+    eventually(Duration::from_secs(60), "clusters Ready", || {
+        let api = api.clone();
+        async move {
+            let list = api.list(&ListParams::default()).await.unwrap();
+            list.items.len() == count && list.items.iter().all(|k| k.ready_status() == Some("True"))
+        }
+    })
+    .await
+}
+
+fn propagation(status: &Value) -> (String, Option<String>) {
+    let c = &status["conditions"][0];
+    (
+        c["status"].as_str().unwrap_or("-").to_string(),
+        c["reason"].as_str().map(String::from),
+    )
+}
+
+/// A member object's `metadata.resourceVersion`, or "" when absent.
+async fn rv<K>(member: &Client, ns: Option<&str>, name: &str) -> String
+where
+    K: kube::Resource<DynamicType = ()>,
+{
+    get_json::<K>(member, ns, name).await["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn controller_propagates_repairs_places_and_deletes() {
+    let scratch = ScratchHost::start(&unique("kf-ctlhost"));
+    let kf = unique("kf-ctl");
+    scratch.ok(&kf, &["init", "--scope", "Cluster"]);
+    let mut controller = Controller::start_rust(&scratch.kubeconfig, &kf, &[]);
+    for name in ["member1", "member2"] {
+        scratch.ok(&kf, &["join", name, "--cluster-context", name]);
+    }
+    scratch.ok(&kf, &["enable", "deployments.apps", "configmaps", "namespaces"]);
+    let host = client_from(&scratch.kubeconfig, &scratch.name).await;
+    let members = [client("member1").await, client("member2").await];
+
+    // Cluster health: Ready with the server's version, as upstream reports it.
+    let ready = all_ready(&host, &kf, 2).await;
+    eprintln!("controller: clusters Ready {} ms after the joins", ready.as_millis());
+    for kfc in Api::<KubeFedCluster>::namespaced(host.clone(), &kf)
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+    {
+        let status = kfc.status.clone().unwrap();
+        assert_eq!(status.kubernetes_version.as_deref(), Some("v1.37.2"));
+        let c = &status.conditions[0];
+        assert_eq!(
+            (c.type_.as_str(), c.status.as_str(), c.reason.as_deref(), c.message.as_deref()),
+            ("Ready", "True", Some("ClusterReady"), Some("/healthz responded with ok"))
+        );
+    }
+    // The type configs report a running controller.
+    let ftcs = Api::<FederatedTypeConfig>::namespaced(host.clone(), &kf);
+    eventually(Duration::from_secs(30), "FederatedTypeConfigs Running", || {
+        let ftcs = ftcs.clone();
+        async move {
+            let list = ftcs.list(&ListParams::default()).await.unwrap();
+            list.items.len() == 3
+                && list.items.iter().all(|f| {
+                    let s = serde_json::to_value(&f.status).unwrap();
+                    s["propagationController"] == "Running"
+                        && s["observedGeneration"] == json!(f.metadata.generation.unwrap())
+                        && f.finalizers().contains(&"core.kubefed.io/federated-type-config".to_string())
+                })
+        }
+    })
+    .await;
+    let (out, _) = scratch.ok(&kf, &["types"]);
+    assert!(out.stdout.contains("Running"), "kubefedctl types: {}", out.stdout);
+
+    // A namespace with a ConfigMap and a Deployment, federated with --contents.
+    let app = unique("kf-ctlapp");
+    create_namespace(&host, &app).await;
+    create::<ConfigMap>(&host, &app, json!({"metadata": {"name": "settings"}, "data": {"a": "1", "html": "<b>&</b>"}})).await;
+    create::<Deployment>(
+        &host,
+        &app,
+        json!({
+            "metadata": {"name": "web", "labels": {"app": "web"}},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                     "template": {"metadata": {"labels": {"app": "web"}},
+                                  "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}}
+        }),
+    )
+    .await;
+    let start = Instant::now();
+    scratch.ok(&kf, &["federate", "namespaces", &app, "--contents"]);
+    for (member, ctx) in members.iter().zip(["member1", "member2"]) {
+        let took = eventually(Duration::from_secs(30), &format!("namespace, ConfigMap, Deployment on {ctx}"), || {
+            let (member, app) = (member.clone(), app.clone());
+            async move {
+                !get_json::<Namespace>(&member, None, &app).await.is_null()
+                    && !get_json::<ConfigMap>(&member, Some(&app), "settings").await.is_null()
+                    && member_deployment(&member, &app).await.is_some()
+            }
+        })
+        .await;
+        eprintln!("controller: {ctx} has the namespace's contents {} ms after federate started ({} ms after it ended)", start.elapsed().as_millis(), took.as_millis());
+        let cm = get_json::<ConfigMap>(member, Some(&app), "settings").await;
+        assert_eq!(cm["metadata"]["labels"][MANAGED], "true");
+        assert_eq!(cm["data"], json!({"a": "1", "html": "<b>&</b>"}));
+        assert_eq!(get_json::<Namespace>(member, None, &app).await["metadata"]["labels"][MANAGED], "true");
+    }
+    controller.assert_running();
+
+    // Status, finalizer and PropagatedVersion of the FederatedConfigMap.
+    let fed_cm = fed_api(&host, &app, "FederatedConfigMap");
+    let status = eventually(Duration::from_secs(10), "FederatedConfigMap status", || {
+        let api = fed_cm.clone();
+        async move { propagation(&get_dynamic(&api, "settings").await["status"]).0 == "True" }
+    })
+    .await;
+    let _ = status;
+    let stored = get_dynamic(&fed_cm, "settings").await;
+    assert_eq!(stored["status"]["observedGeneration"], stored["metadata"]["generation"]);
+    assert_eq!(stored["status"]["clusters"], json!([{"name": "member1"}, {"name": "member2"}]));
+    assert_eq!(stored["metadata"]["finalizers"], json!(["kubefed.io/sync-controller"]));
+    let pv = dynamic_api(&host, &app, "core.kubefed.io", "v1alpha1", "PropagatedVersion", "propagatedversions");
+    let version = get_dynamic(&pv, "configmap-settings").await;
+    assert_eq!(version["status"]["templateVersion"], gojson::template_version(&stored));
+    assert_eq!(version["status"]["overridesVersion"], gojson::overrides_version(&stored));
+    let recorded: Vec<String> = version["status"]["clusterVersions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["clusterName"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(recorded, ["member1", "member2"]);
+    assert_eq!(version["metadata"]["ownerReferences"][0]["kind"], "FederatedConfigMap");
+    for (member, v) in members.iter().zip(version["status"]["clusterVersions"].as_array().unwrap()) {
+        assert_eq!(v["version"], format!("rv:{}", rv::<ConfigMap>(member, Some(&app), "settings").await));
+    }
+
+    // Drift on a member is repaired on the member's own watch event.
+    let member1_cms = Api::<ConfigMap>::namespaced(members[0].clone(), &app);
+    member1_cms
+        .patch("settings", &PatchParams::default(), &Patch::Merge(json!({"data": {"a": "drifted"}})))
+        .await
+        .unwrap();
+    let repaired = eventually(Duration::from_secs(10), "drift repaired on member1", || {
+        let api = member1_cms.clone();
+        async move { api.get("settings").await.unwrap().data.unwrap()["a"] == "1" }
+    })
+    .await;
+    eprintln!("controller: member drift repaired in {} ms", repaired.as_millis());
+    // A deleted member copy comes back.
+    member1_cms.delete("settings", &DeleteParams::default()).await.unwrap();
+    eventually(Duration::from_secs(10), "deleted member copy re-created", || {
+        let api = member1_cms.clone();
+        async move { api.get_opt("settings").await.unwrap().is_some() }
+    })
+    .await;
+
+    // Placement and overrides: the Deployment on member1 only, with 3 replicas.
+    scratch.ok(&kf, &["federate", "deployments.apps", "web", "-n", &app, "--clusters", "member1", "--override", "member1:/spec/replicas=3"]);
+    eventually(Duration::from_secs(15), "Deployment with 3 replicas on member1 only", || {
+        let (m1, m2, app) = (members[0].clone(), members[1].clone(), app.clone());
+        async move {
+            member_deployment(&m1, &app).await == Some((3, Some("true".into())))
+                && member_deployment(&m2, &app).await.is_none()
+        }
+    })
+    .await;
+    let fed_deploy = fed_api(&host, &app, "FederatedDeployment");
+    eventually(Duration::from_secs(10), "FederatedDeployment status lists member1 only", || {
+        let api = fed_deploy.clone();
+        async move { get_dynamic(&api, "web").await["status"]["clusters"] == json!([{"name": "member1"}]) }
+    })
+    .await;
+
+    // A member object labelled managed that no federated object manages loses the label and
+    // stays.
+    create::<ConfigMap>(&members[1], &app, json!({"metadata": {"name": "stray", "labels": {MANAGED: "true", "keep": "me"}}, "data": {"x": "y"}})).await;
+    eventually(Duration::from_secs(15), "managed label removed from stray", || {
+        let m = members[1].clone();
+        let app = app.clone();
+        async move {
+            let cm = get_json::<ConfigMap>(&m, Some(&app), "stray").await;
+            !cm.is_null() && cm["metadata"]["labels"].get(MANAGED).is_none() && cm["metadata"]["labels"]["keep"] == "me"
+        }
+    })
+    .await;
+
+    // An unlabelled object is never deleted, even when placement leaves its cluster out.
+    create::<ConfigMap>(&members[1], &app, json!({"metadata": {"name": "mine"}, "data": {"owner": "user"}})).await;
+    let fed_mine: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedConfigMap",
+        "metadata": {"name": "mine", "namespace": app},
+        "spec": {"template": {"data": {"owner": "federation"}}, "placement": {"clusters": [{"name": "member1"}]}}
+    }))
+    .unwrap();
+    fed_cm.create(&PostParams::default(), &fed_mine).await.unwrap();
+    eventually(Duration::from_secs(10), "mine on member1", || {
+        let m = members[0].clone();
+        let app = app.clone();
+        async move { !get_json::<ConfigMap>(&m, Some(&app), "mine").await.is_null() }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(get_json::<ConfigMap>(&members[1], Some(&app), "mine").await["data"], json!({"owner": "user"}));
+
+    // NamespaceNotFederated: a FederatedConfigMap in a namespace without a FederatedNamespace.
+    let lonely = unique("kf-ctllonely");
+    create_namespace(&host, &lonely).await;
+    let fed_lonely = fed_api(&host, &lonely, "FederatedConfigMap");
+    let obj: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedConfigMap",
+        "metadata": {"name": "cm", "namespace": lonely},
+        "spec": {"template": {"data": {"k": "v"}}, "placement": {"clusterSelector": {}}}
+    }))
+    .unwrap();
+    fed_lonely.create(&PostParams::default(), &obj).await.unwrap();
+    eventually(Duration::from_secs(10), "NamespaceNotFederated", || {
+        let api = fed_lonely.clone();
+        async move {
+            propagation(&get_dynamic(&api, "cm").await["status"]) == ("False".into(), Some("NamespaceNotFederated".into()))
+        }
+    })
+    .await;
+
+    // Odd content: an override with a forbidden path fails that object only, with a reason.
+    let odd: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedConfigMap",
+        "metadata": {"name": "odd", "namespace": app},
+        "spec": {"template": {"data": {"k": "v"}}, "placement": {"clusters": [{"name": "member1"}]},
+                 "overrides": [{"clusterName": "member1", "clusterOverrides": [{"path": "/metadata/name", "value": "x"}]}]}
+    }))
+    .unwrap();
+    fed_cm.create(&PostParams::default(), &odd).await.unwrap();
+    eventually(Duration::from_secs(10), "ApplyOverridesFailed for odd", || {
+        let api = fed_cm.clone();
+        async move {
+            let s = get_dynamic(&api, "odd").await["status"].clone();
+            propagation(&s) == ("False".into(), Some("CheckClusters".into()))
+                && s["clusters"] == json!([{"name": "member1", "status": "ApplyOverridesFailed"}])
+        }
+    })
+    .await;
+    controller.assert_running();
+
+    // Orphaning keeps the member copy, unlabelled.
+    scratch.ok(&kf, &["orphaning-deletion", "enable", "FederatedDeployment", "web", "-n", &app]);
+    fed_deploy.delete("web", &DeleteParams::default()).await.unwrap();
+    eventually(Duration::from_secs(15), "orphaned Deployment kept without the label", || {
+        let (m1, app, api) = (members[0].clone(), app.clone(), fed_deploy.clone());
+        async move { get_dynamic(&api, "web").await.is_null() && member_deployment(&m1, &app).await == Some((3, None)) }
+    })
+    .await;
+
+    // Deletion removes the member copies first, then the federated object.
+    fed_cm.delete("settings", &DeleteParams::default()).await.unwrap();
+    let gone = eventually(Duration::from_secs(15), "ConfigMap deleted everywhere", || {
+        let (m1, m2, app, api) = (members[0].clone(), members[1].clone(), app.clone(), fed_cm.clone());
+        async move {
+            get_json::<ConfigMap>(&m1, Some(&app), "settings").await.is_null()
+                && get_json::<ConfigMap>(&m2, Some(&app), "settings").await.is_null()
+                && get_dynamic(&api, "settings").await.is_null()
+        }
+    })
+    .await;
+    eprintln!("controller: deletion done in {} ms", gone.as_millis());
+
+    // Upstream's log lines, health and metrics.
+    let log = controller.log();
+    for line in [
+        format!("Using valid KubeFedConfig \"{kf}/kubefed\""),
+        "Starting cluster controller".to_string(),
+        "promoted as leader".to_string(),
+    ] {
+        assert!(log.contains(&line), "log lacks {line:?}:\n{}", controller.log_tail());
+    }
+    assert!(http_get(controller.healthz, "/healthz").starts_with("HTTP/1.1 200"));
+    assert!(http_get(controller.healthz, "/readyz").starts_with("HTTP/1.1 200"));
+    let metrics = http_get(controller.metrics, "/metrics");
+    assert!(metrics.contains("kubefedcluster_total"), "{metrics}");
+
+    // SIGTERM stops it within seconds.
+    let (status, took) = controller.terminate(Duration::from_secs(10));
+    assert!(status.is_some_and(|s| s.success()), "exit after SIGTERM: {status:?}\n{}", controller.log_tail());
+    eprintln!("controller: stopped {} ms after SIGTERM", took.as_millis());
+
+    for m in &members {
+        let _ = Api::<Namespace>::all(m.clone()).delete(&app, &DeleteParams::default()).await;
+    }
+}
+
+/// The Go controller propagates; it stops, ours starts on the same host: no member object is
+/// written again (the PropagatedVersions' hashes and versions match ours), and the statuses
+/// agree once normalized.
+#[tokio::test]
+async fn swap_from_go_controller_rewrites_nothing() {
+    let scratch = ScratchHost::start(&unique("kf-swaphost"));
+    let kf = unique("kf-swap");
+    scratch.ok(&kf, &["init", "--scope", "Cluster"]);
+    let mut go = Controller::start(&scratch.kubeconfig, &kf);
+    for name in ["member1", "member2"] {
+        scratch.ok(&kf, &["join", name, "--cluster-context", name]);
+    }
+    scratch.ok(&kf, &["enable", "deployments.apps", "configmaps", "secrets", "namespaces"]);
+    let host = client_from(&scratch.kubeconfig, &scratch.name).await;
+    let members = [client("member1").await, client("member2").await];
+    all_ready(&host, &kf, 2).await;
+
+    let app = unique("kf-swapapp");
+    create_namespace(&host, &app).await;
+    create::<ConfigMap>(&host, &app, json!({"metadata": {"name": "settings", "labels": {"app": "a&b"}}, "data": {"key": "<v>", "z": "1", "n": "1e21"}})).await;
+    create::<Secret>(&host, &app, json!({"metadata": {"name": "creds"}, "type": "Opaque", "data": {"p": "czNjcjN0"}})).await;
+    create::<Deployment>(
+        &host,
+        &app,
+        json!({
+            "metadata": {"name": "web", "labels": {"app": "web"}},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                     "template": {"metadata": {"labels": {"app": "web"}},
+                                  "spec": {"containers": [{"name": "web", "image": "nginx:1.27", "resources": {"limits": {"cpu": 0.5}}}]}}}
+        }),
+    )
+    .await;
+    scratch.ok(&kf, &["federate", "namespaces", &app, "--contents"]);
+    scratch.ok(&kf, &["federate", "configmaps", "settings", "-n", &app, "--override", "member2:/data/key=v2"]);
+    scratch.ok(&kf, &["federate", "deployments.apps", "web", "-n", &app, "--clusters", "member1,member2", "--override", "member1:/spec/replicas=3"]);
+    let kinds = [("FederatedConfigMap", "settings", "configmap"), ("FederatedSecret", "creds", "secret"), ("FederatedDeployment", "web", "deployment")];
+    // Go has propagated everything when every status says so for the current generation.
+    eventually(Duration::from_secs(90), "Go controller propagated", || {
+        let (host, app) = (host.clone(), app.clone());
+        async move {
+            for (kind, name, _) in kinds {
+                let o = get_dynamic(&fed_api(&host, &app, kind), name).await;
+                if propagation(&o["status"]).0 != "True" || o["status"]["observedGeneration"] != o["metadata"]["generation"] {
+                    return false;
+                }
+            }
+            let pv = dynamic_api(&host, &app, "core.kubefed.io", "v1alpha1", "PropagatedVersion", "propagatedversions");
+            get_dynamic(&pv, "deployment-web").await["status"]["overridesVersion"].as_str().is_some_and(|v| !v.is_empty())
+        }
+    })
+    .await;
+    go.assert_running();
+
+    // What Go left: member objects' resourceVersions, the PropagatedVersions, the statuses.
+    async fn member_rvs(members: &[Client; 2], app: &str) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for (i, m) in members.iter().enumerate() {
+            out.insert(format!("member{} ns", i + 1), rv::<Namespace>(m, None, app).await);
+            out.insert(format!("member{} cm", i + 1), rv::<ConfigMap>(m, Some(app), "settings").await);
+            out.insert(format!("member{} secret", i + 1), rv::<Secret>(m, Some(app), "creds").await);
+            out.insert(format!("member{} deploy", i + 1), rv::<Deployment>(m, Some(app), "web").await);
+        }
+        out
+    }
+    let before = member_rvs(&members, &app).await;
+    assert!(before.values().all(|v| !v.is_empty()), "Go did not propagate everything: {before:?}");
+    let pv = dynamic_api(&host, &app, "core.kubefed.io", "v1alpha1", "PropagatedVersion", "propagatedversions");
+    let mut go_versions = BTreeMap::new();
+    for (kind, name, lower) in kinds {
+        let fed = get_dynamic(&fed_api(&host, &app, kind), name).await;
+        let v = get_dynamic(&pv, &format!("{lower}-{name}")).await;
+        // Our hashes of the same objects equal Go's.
+        assert_eq!(v["status"]["templateVersion"], gojson::template_version(&fed), "{kind} template hash");
+        assert_eq!(v["status"]["overridesVersion"], gojson::overrides_version(&fed), "{kind} overrides hash");
+        go_versions.insert(lower, (v["status"].clone(), v["metadata"]["resourceVersion"].clone()));
+    }
+    let go_status: BTreeMap<&str, Value> = {
+        let mut m = BTreeMap::new();
+        for (kind, name, _) in kinds {
+            m.insert(kind, normalized_status(&get_dynamic(&fed_api(&host, &app, kind), name).await["status"]));
+        }
+        m
+    };
+
+    // The swap.
+    let (status, _) = go.terminate(Duration::from_secs(10));
+    assert!(status.is_some(), "Go controller did not stop");
+    let mut ours = Controller::start_rust(&scratch.kubeconfig, &kf, &[]);
+    eventually(Duration::from_secs(30), "our controller running every type", || {
+        let log = ours.log();
+        async move { log.matches("Starting sync controller").count() >= 4 }
+    })
+    .await;
+    // Time to reconcile everything (each object is reconciled at start).
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    ours.assert_running();
+    let after = member_rvs(&members, &app).await;
+    assert_eq!(before, after, "member objects were written again after the swap\n{}", ours.log_tail());
+    for (kind, name, lower) in kinds {
+        let v = get_dynamic(&pv, &format!("{lower}-{name}")).await;
+        assert_eq!(
+            (v["status"].clone(), v["metadata"]["resourceVersion"].clone()),
+            go_versions[lower],
+            "PropagatedVersion {lower}-{name} was rewritten"
+        );
+        let ours_status = normalized_status(&get_dynamic(&fed_api(&host, &app, kind), name).await["status"]);
+        assert_eq!(ours_status, go_status[kind], "{kind} status differs after the swap");
+    }
+    // And ours carries on: a change propagates.
+    scratch.ok(&kf, &["federate", "configmaps", "settings", "-n", &app, "--override", "member2:/data/key=v3"]);
+    eventually(Duration::from_secs(10), "override change propagated by ours", || {
+        let (m2, app) = (members[1].clone(), app.clone());
+        async move { get_json::<ConfigMap>(&m2, Some(&app), "settings").await["data"]["key"] == "v3" }
+    })
+    .await;
+    for m in &members {
+        let _ = Api::<Namespace>::all(m.clone()).delete(&app, &DeleteParams::default()).await;
+    }
+}
+
+/// A federated status without its times, clusters sorted (Go writes them in map order).
+fn normalized_status(status: &Value) -> Value {
+    let mut s = status.clone();
+    if let Some(c) = s["conditions"][0].as_object_mut() {
+        c.remove("lastTransitionTime");
+        c.remove("lastUpdateTime");
+    }
+    if let Some(clusters) = s["clusters"].as_array_mut() {
+        clusters.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    }
+    s
+}
