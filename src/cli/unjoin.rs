@@ -76,9 +76,14 @@ pub async fn run(args: UnjoinArgs, global: &GlobalArgs) -> Result<()> {
         anyhow::Ok(client)
     }
     .await;
+    // NB: the cleanup is planned and confirmed first, but runs after the KubeFedCluster is
+    // gone: while it exists, a running controller re-creates what is deleted.
+    let mut cleanup_plan = None;
     if cleanup {
         match &member {
-            Ok(client) => run_cleanup(&printer, client, &member_context, yes, global.dry_run()).await?,
+            Ok(client) => {
+                cleanup_plan = plan_cleanup(&printer, client, &member_context, yes, global.dry_run()).await?
+            }
             Err(_) if force => printer.warn(&format!(
                 "--cleanup skipped: cluster `{member_context}` is unreachable; propagated objects stay there"
             )),
@@ -118,6 +123,14 @@ pub async fn run(args: UnjoinArgs, global: &GlobalArgs) -> Result<()> {
         )
         .await?
     };
+    if let (Some(plan), Ok(client)) = (&cleanup_plan, &member) {
+        let deleted =
+            crate::ops::unjoin::execute_cleanup(client, &member_context, plan, global.dry_run())
+                .await?;
+        printer.note(&format!(
+            "Deleted {deleted} propagated objects in cluster `{member_context}`."
+        ));
+    }
     if let Some(format) = output {
         return printer.structured(format, &[&outcome]);
     }
@@ -146,22 +159,21 @@ pub async fn run(args: UnjoinArgs, global: &GlobalArgs) -> Result<()> {
     Ok(())
 }
 
-/// Show what `--cleanup` deletes, ask (or take `--yes`), delete.
-async fn run_cleanup(
+/// Show what `--cleanup` deletes and ask (or take `--yes`); the plan to execute, if any.
+async fn plan_cleanup(
     printer: &crate::output::Printer,
     client: &kube::Client,
     context: &str,
     yes: bool,
     dry_run: crate::ops::DryRun,
-) -> Result<()> {
-    use crate::ops::unjoin::{execute_cleanup, plan_cleanup};
+) -> Result<Option<crate::ops::unjoin::CleanupPlan>> {
     let plan = {
         let progress = printer.progress();
         crate::ops::Reporter::step(
             &progress,
             &format!("finding objects propagated to cluster {context}"),
         );
-        plan_cleanup(client, context).await?
+        crate::ops::unjoin::plan_cleanup(client, context).await?
     };
     for ns in &plan.kept_namespaces {
         printer.note(&format!(
@@ -172,7 +184,7 @@ async fn run_cleanup(
         printer.note(&format!(
             "No objects propagated by KubeFed found in cluster `{context}`."
         ));
-        return Ok(());
+        return Ok(None);
     }
     let mut summary = format!(
         "--cleanup deletes {} objects propagated to cluster `{context}` (labelled kubefed.io/managed=true):",
@@ -199,9 +211,5 @@ async fn run_cleanup(
             anyhow::bail!("cleanup cancelled; nothing was deleted or unjoined");
         }
     }
-    let deleted = execute_cleanup(client, context, &plan, dry_run).await?;
-    printer.note(&format!(
-        "Deleted {deleted} propagated objects in cluster `{context}`."
-    ));
-    Ok(())
+    Ok(Some(plan))
 }

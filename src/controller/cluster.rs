@@ -23,7 +23,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{Patch, PatchParams};
+use kube::api::{DynamicObject, Patch, PatchParams};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
@@ -139,10 +139,14 @@ pub async fn run(
     info!("Starting cluster controller");
     let ns = settings.namespace.clone();
     let clusters_api: Api<KubeFedCluster> = Api::namespaced(host.clone(), &ns);
+    // Watched untyped: one KubeFedCluster the schema does not describe (an unknown TLS
+    // validation, a malformed status) is reported as ConfigMalformed, the others keep working.
+    let ar = kube::discovery::ApiResource::erase::<KubeFedCluster>(&());
+    let untyped: Api<DynamicObject> = Api::namespaced_with(host.clone(), &ns, &ar);
     let secrets_api: Api<Secret> = Api::namespaced(host.clone(), &ns);
     let notify = Arc::new(Notify::new());
-    let clusters = spawn_reflector(clusters_api.clone(), notify.clone(), cancel.clone());
-    let secrets = spawn_reflector(secrets_api, notify.clone(), cancel.clone());
+    let clusters = spawn_reflector(untyped, ar, notify.clone(), cancel.clone());
+    let secrets = spawn_reflector(secrets_api, (), notify.clone(), cancel.clone());
     let _ = clusters.wait_until_ready().await;
     let _ = secrets.wait_until_ready().await;
 
@@ -153,10 +157,10 @@ pub async fn run(
         // Which clusters to probe now: all when the period is up, else the new and changed.
         let due = Instant::now() >= next_probe;
         let mut probe: Vec<String> = Vec::new();
-        let current: BTreeMap<String, Arc<KubeFedCluster>> = clusters
+        let current: BTreeMap<String, Parsed> = clusters
             .state()
             .into_iter()
-            .map(|c| (c.name_any(), c))
+            .map(|c| (c.name_any(), Parsed::from(c.as_ref())))
             .collect();
         tracked.retain(|name, _| {
             let keep = current.contains_key(name);
@@ -166,21 +170,31 @@ pub async fn run(
             }
             keep
         });
-        for (name, kfc) in &current {
-            let token = secret_token(&secrets, kfc);
-            let fingerprint = fingerprint(kfc, token.as_ref().ok().map(String::as_str));
+        for (name, parsed) in &current {
+            let (token, fingerprint) = match &parsed.cluster {
+                Ok(kfc) => {
+                    let token = secret_token(&secrets, kfc);
+                    let fingerprint = fingerprint(kfc, token.as_ref().ok().map(String::as_str));
+                    (token, fingerprint)
+                }
+                Err(e) => (Err(anyhow!("{e}")), format!("malformed: {e}")),
+            };
             let fresh = match tracked.get(name) {
                 Some(t) => t.fingerprint != fingerprint,
                 None => true,
             };
             if fresh {
-                let (client, malformed) = match token.and_then(|t| member_client(kfc, &t)) {
+                let built = match &parsed.cluster {
+                    Ok(kfc) => token.and_then(|t| member_client(kfc, &t)),
+                    Err(e) => Err(anyhow!("{e}")),
+                };
+                let (client, malformed) = match built {
                     Ok(client) => (Some(client), None),
                     Err(e) => (None, Some(format!("{e:#}"))),
                 };
                 let health = match tracked.remove(name) {
                     Some(old) => old.health,
-                    None => HealthState::from_stored(kfc.status.clone()),
+                    None => HealthState::from_stored(parsed.status.clone()),
                 };
                 debug!(cluster = %name, epoch = next_epoch, "member client (re)built");
                 tracked.insert(
@@ -223,7 +237,7 @@ pub async fn run(
         }))
         .await;
         for (name, result) in results {
-            let (Some(t), Some(kfc)) = (tracked.get_mut(&name), current.get(&name)) else {
+            let (Some(t), Some(parsed)) = (tracked.get_mut(&name), current.get(&name)) else {
                 continue;
             };
             let now = Time(k8s_openapi::jiff::Timestamp::now());
@@ -232,7 +246,7 @@ pub async fn run(
             }
             let status = t.health.observe(&result, now, &settings.health);
             metrics.set_cluster_state(&name, state_label(&status));
-            if !same_status(kfc.status.as_ref(), &status) {
+            if !same_status(parsed.status.as_ref(), &status) {
                 write_status(&clusters_api, &name, &status, &result).await;
             }
         }
@@ -240,10 +254,10 @@ pub async fn run(
             let mut changed = members.len() != tracked.len();
             members.retain(|name, _| tracked.contains_key(name));
             for (name, t) in &tracked {
-                let Some(kfc) = current.get(name) else {
+                let Some(parsed) = current.get(name) else {
                     continue;
                 };
-                let labels: BTreeMap<String, String> = kfc.labels().clone();
+                let labels = parsed.labels.clone();
                 let ready = t.health.ready();
                 let member = Member {
                     name: name.clone(),
@@ -275,18 +289,48 @@ pub async fn run(
     }
 }
 
+/// A KubeFedCluster read from its JSON, spec and status apart.
+struct Parsed {
+    labels: BTreeMap<String, String>,
+    cluster: std::result::Result<KubeFedCluster, String>,
+    status: Option<KubeFedClusterStatus>,
+}
+
+impl From<&DynamicObject> for Parsed {
+    fn from(o: &DynamicObject) -> Self {
+        let mut data = o.data.clone();
+        let status = data
+            .as_object_mut()
+            .and_then(|d| d.remove("status"))
+            .and_then(|s| serde_json::from_value(s).ok());
+        let mut value = serde_json::to_value(o).unwrap_or_default();
+        if let Some(v) = value.as_object_mut() {
+            v.remove("status");
+        }
+        let cluster = serde_json::from_value::<KubeFedCluster>(value)
+            .map_err(|e| format!("KubeFedCluster `{}` does not match its schema: {e}", o.name_any()));
+        Parsed {
+            labels: o.labels().clone(),
+            cluster,
+            status,
+        }
+    }
+}
+
 /// A reflector over `api` in a task of its own, notifying on every change.
-fn spawn_reflector<K>(api: Api<K>, notify: Arc<Notify>, cancel: CancellationToken) -> Store<K>
+fn spawn_reflector<K>(
+    api: Api<K>,
+    dyntype: K::DynamicType,
+    notify: Arc<Notify>,
+    cancel: CancellationToken,
+) -> Store<K>
 where
-    K: kube::Resource<DynamicType = ()>
-        + Clone
-        + std::fmt::Debug
-        + serde::de::DeserializeOwned
-        + Send
-        + Sync
-        + 'static,
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
+    K::DynamicType: Clone + std::hash::Hash + Eq + Send + Sync,
 {
-    let (reader, writer) = reflector::store();
+    let plural = K::plural(&dyntype).to_string();
+    let writer = reflector::store::Writer::new(dyntype);
+    let reader = writer.as_reader();
     let stream = reflector::reflector(writer, watcher(api, watcher::Config::default()))
         .default_backoff()
         .touched_objects();
@@ -297,7 +341,7 @@ where
                 _ = cancel.cancelled() => return,
                 event = stream.next() => match event {
                     Some(Ok(_)) => notify.notify_one(),
-                    Some(Err(e)) => warn!("watch of {} failed: {e}", K::plural(&())),
+                    Some(Err(e)) => warn!("watch of {plural} failed: {e}"),
                     None => return,
                 },
             }

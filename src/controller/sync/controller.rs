@@ -110,6 +110,11 @@ pub async fn run(
     let (member_tx, member_rx) = mpsc::unbounded_channel::<ObjectRef<DynamicObject>>();
     let (all_tx, all_rx) = mpsc::unbounded_channel::<()>();
 
+    let concurrency = settings.sync_concurrency.max(MIN_WORKERS);
+    let controller = Controller::new_with(fed_api, watcher::Config::default(), ty.federated.clone())
+        .with_config(controller::Config::default().concurrency(concurrency as u16));
+    let federated_store = controller.store();
+
     let federated_namespaces = ty.federated_namespace.as_ref().map(|ar| {
         let api = dynamic_api(&host, ar, true, target_ns.as_deref());
         let writer = reflector::store::Writer::new(ar.clone());
@@ -118,16 +123,28 @@ pub async fn run(
             .default_backoff()
             .touched_objects();
         let cancel = cancel.clone();
-        let all_tx = all_tx.clone();
+        let member_tx = member_tx.clone();
+        let federated = federated_store.clone();
+        let fed_ar = ty.federated.clone();
         tokio::spawn(async move {
             let mut stream = std::pin::pin!(stream);
+            // What placement depends on: generation and deletion. Status writes change neither.
+            let mut seen: HashMap<String, (Option<i64>, bool)> = HashMap::new();
             loop {
                 tokio::select! {
                     _ = cancel.cancelled() => return,
                     event = stream.next() => match event {
-                        // NB: any FederatedNamespace change re-places the objects of its
-                        // namespace; reconciling all is simpler and cheap when nothing changed.
-                        Some(Ok(_)) => { let _ = all_tx.send(()); }
+                        Some(Ok(fedns)) => {
+                            let ns = fedns.metadata.namespace.clone().unwrap_or_default();
+                            let state = (fedns.metadata.generation, fedns.metadata.deletion_timestamp.is_some());
+                            if seen.insert(ns.clone(), state) == Some(state) {
+                                continue;
+                            }
+                            // Re-place the objects of that namespace.
+                            for o in federated.state().iter().filter(|o| o.metadata.namespace.as_deref() == Some(ns.as_str())) {
+                                let _ = member_tx.send(ObjectRef::from_obj_with(o.as_ref(), fed_ar.clone()));
+                            }
+                        }
                         Some(Err(e)) => warn!("watch of FederatedNamespaces failed: {e}"),
                         None => return,
                     },
@@ -155,9 +172,6 @@ pub async fn run(
         reader
     });
 
-    let concurrency = settings.sync_concurrency.max(MIN_WORKERS);
-    let controller = Controller::new_with(fed_api, watcher::Config::default(), ty.federated.clone())
-        .with_config(controller::Config::default().concurrency(concurrency as u16));
     let ctx = Arc::new(Ctx {
         recorder: Recorder::new(
             host.clone(),
@@ -170,7 +184,7 @@ pub async fn run(
         settings,
         registry: registry.clone(),
         metrics,
-        federated: controller.store(),
+        federated: federated_store,
         federated_namespaces,
         host_namespaces,
         members: Mutex::new(HashMap::new()),
