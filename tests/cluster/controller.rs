@@ -460,3 +460,161 @@ fn normalized_status(status: &Value) -> Value {
     }
     s
 }
+
+/// Two replicas: one leads, the other takes over within the lease duration when the leader is
+/// killed, and propagates. The lease timings come from a `--kubefed-config` file.
+#[tokio::test]
+async fn leader_election_hands_over_to_the_standby() {
+    let scratch = ScratchHost::start(&unique("kf-leaderhost"));
+    let kf = unique("kf-leader");
+    scratch.ok(&kf, &["init", "--scope", "Cluster"]);
+    scratch.ok(&kf, &["join", "member1", "--cluster-context", "member1"]);
+    scratch.ok(&kf, &["enable", "configmaps", "namespaces"]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kubefedconfig.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "apiVersion: core.kubefed.io/v1beta1\nkind: KubeFedConfig\nmetadata:\n  name: kubefed\n  namespace: {kf}\n\
+             spec:\n  scope: Cluster\n  leaderElect:\n    leaseDuration: 4s\n    renewDeadline: 3s\n    retryPeriod: 1s\n    resourceLock: configmaps\n"
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap().to_string();
+    let mut first = Controller::start_rust(&scratch.kubeconfig, &kf, &["--kubefed-config", &config]);
+    eventually(Duration::from_secs(20), "first replica leads", || {
+        let log = first.log();
+        async move { log.contains("promoted as leader") }
+    })
+    .await;
+    let mut second = Controller::start_rust(&scratch.kubeconfig, &kf, &["--kubefed-config", &config]);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    second.assert_running();
+    assert!(!second.log().contains("promoted as leader"), "two leaders:\n{}", second.log_tail());
+    // Both locks are held: the Lease, and the ConfigMap Go replicas use.
+    let host = client_from(&scratch.kubeconfig, &scratch.name).await;
+    let lease = get_json::<k8s_openapi::api::coordination::v1::Lease>(&host, Some(&kf), "kubefed-controller-manager").await;
+    assert!(lease["spec"]["holderIdentity"].as_str().is_some_and(|h| !h.is_empty()), "{lease}");
+    let lock = get_json::<ConfigMap>(&host, Some(&kf), "kubefed-controller-manager").await;
+    assert!(
+        lock["metadata"]["annotations"]["control-plane.alpha.kubernetes.io/leader"].as_str().is_some_and(|r| r.contains(lease["spec"]["holderIdentity"].as_str().unwrap())),
+        "ConfigMap lock: {lock}"
+    );
+
+    // The leader dies without releasing anything.
+    first.child.kill().unwrap();
+    let _ = first.child.wait();
+    let took = eventually(Duration::from_secs(15), "standby takes over", || {
+        let log = second.log();
+        async move { log.contains("promoted as leader") }
+    })
+    .await;
+    eprintln!("controller: standby promoted {} ms after the leader was killed (lease 4 s)", took.as_millis());
+
+    // And propagates.
+    let app = unique("kf-leaderapp");
+    create_namespace(&host, &app).await;
+    create::<ConfigMap>(&host, &app, json!({"metadata": {"name": "c"}, "data": {"k": "v"}})).await;
+    scratch.ok(&kf, &["federate", "namespaces", &app, "--contents"]);
+    let member1 = client("member1").await;
+    eventually(Duration::from_secs(30), "ConfigMap propagated by the new leader", || {
+        let (m, app) = (member1.clone(), app.clone());
+        async move { !get_json::<ConfigMap>(&m, Some(&app), "c").await.is_null() }
+    })
+    .await;
+    second.assert_running();
+    // SIGTERM releases the lease at once, so a successor need not wait for it to expire.
+    let (status, _) = second.terminate(Duration::from_secs(10));
+    assert!(status.is_some_and(|s| s.success()), "{}", second.log_tail());
+    let lease = get_json::<k8s_openapi::api::coordination::v1::Lease>(&host, Some(&kf), "kubefed-controller-manager").await;
+    assert_eq!(lease["spec"]["holderIdentity"].as_str().unwrap_or_default(), "", "lease not released: {lease}");
+    let _ = Api::<Namespace>::all(member1).delete(&app, &DeleteParams::default()).await;
+}
+
+/// A cluster whose endpoint does not answer and one whose configuration cannot be read are
+/// reported as such; the others go on propagating, updating and deleting.
+#[tokio::test]
+async fn unreachable_and_malformed_clusters_block_nothing() {
+    let scratch = ScratchHost::start(&unique("kf-brokenhost"));
+    let kf = unique("kf-broken");
+    scratch.ok(&kf, &["init", "--scope", "Cluster"]);
+    let host = client_from(&scratch.kubeconfig, &scratch.name).await;
+    scratch.ok(&kf, &["join", "member1", "--cluster-context", "member1"]);
+    scratch.ok(&kf, &["enable", "configmaps", "namespaces"]);
+    let secrets = Api::<Secret>::namespaced(host.clone(), &kf);
+    let secret: Secret = serde_json::from_value(json!({"metadata": {"name": "broken-token"}, "data": {"token": "dG9rZW4="}})).unwrap();
+    secrets.create(&PostParams::default(), &secret).await.unwrap();
+    let kfcs = Api::<KubeFedCluster>::namespaced(host.clone(), &kf);
+    for (name, spec) in [
+        ("unreachable", json!({"apiEndpoint": "https://127.0.0.1:1", "secretRef": {"name": "broken-token"}})),
+        ("nosecret", json!({"apiEndpoint": "https://127.0.0.1:2", "secretRef": {"name": "does-not-exist"}})),
+        ("oddtls", json!({"apiEndpoint": "https://127.0.0.1:3", "secretRef": {"name": "broken-token"}, "disabledTLSValidations": ["Bogus"]})),
+    ] {
+        let kfc: KubeFedCluster = serde_json::from_value(json!({"metadata": {"name": name}, "spec": spec})).unwrap_or_else(|_| {
+            // `Bogus` is not a TLS validation our type knows: write it untyped.
+            serde_json::from_value(json!({"metadata": {"name": name}, "spec": {"apiEndpoint": "https://127.0.0.1:3", "secretRef": {"name": "broken-token"}}})).unwrap()
+        });
+        kfcs.create(&PostParams::default(), &kfc).await.unwrap();
+        if name == "oddtls" {
+            kfcs.patch(name, &PatchParams::default(), &Patch::Merge(json!({"spec": {"disabledTLSValidations": ["Bogus"]}}))).await.unwrap();
+        }
+    }
+    let mut controller = Controller::start_rust(&scratch.kubeconfig, &kf, &[]);
+    let conditions = eventually(Duration::from_secs(30), "each cluster's condition", || {
+        let kfcs = kfcs.clone();
+        async move {
+            let mut got = BTreeMap::new();
+            for k in kfcs.list(&ListParams::default()).await.unwrap() {
+                let v = serde_json::to_value(&k).unwrap();
+                let c = &v["status"]["conditions"][0];
+                got.insert(k.name_any(), (c["type"].as_str().unwrap_or("-").to_string(), c["reason"].as_str().unwrap_or("-").to_string()));
+            }
+            got.get("member1").map(|c| c.0.as_str()) == Some("Ready")
+                && got.get("unreachable").map(|c| c.1.as_str()) == Some("ClusterNotReachable")
+                && got.get("nosecret").map(|c| c.1.as_str()) == Some("ClusterConfigMalformed")
+                && got.get("oddtls").map(|c| c.1.as_str()) == Some("ClusterConfigMalformed")
+        }
+    })
+    .await;
+    eprintln!("controller: conditions reported within {} ms", conditions.as_millis());
+
+    let app = unique("kf-brokenapp");
+    create_namespace(&host, &app).await;
+    create::<ConfigMap>(&host, &app, json!({"metadata": {"name": "c"}, "data": {"k": "v"}})).await;
+    scratch.ok(&kf, &["federate", "namespaces", &app, "--contents"]);
+    let member1 = client("member1").await;
+    eventually(Duration::from_secs(20), "ConfigMap on member1 despite the broken clusters", || {
+        let (m, app) = (member1.clone(), app.clone());
+        async move { get_json::<ConfigMap>(&m, Some(&app), "c").await["data"]["k"] == "v" }
+    })
+    .await;
+    let fed_cm = fed_api(&host, &app, "FederatedConfigMap");
+    eventually(Duration::from_secs(10), "status names the clusters that are not ready", || {
+        let api = fed_cm.clone();
+        async move {
+            let s = get_dynamic(&api, "c").await["status"].clone();
+            propagation(&s) == ("False".into(), Some("CheckClusters".into()))
+                && s["clusters"]
+                    == json!([{"name": "member1"}, {"name": "nosecret", "status": "ClusterNotReady"},
+                              {"name": "oddtls", "status": "ClusterNotReady"}, {"name": "unreachable", "status": "ClusterNotReady"}])
+        }
+    })
+    .await;
+    // An update still reaches member1.
+    scratch.ok(&kf, &["federate", "configmaps", "c", "-n", &app, "--override", "member1:/data/k=v2"]);
+    eventually(Duration::from_secs(10), "update on member1", || {
+        let (m, app) = (member1.clone(), app.clone());
+        async move { get_json::<ConfigMap>(&m, Some(&app), "c").await["data"]["k"] == "v2" }
+    })
+    .await;
+    // Deletion of an object placed on member1 only completes.
+    scratch.ok(&kf, &["federate", "configmaps", "c", "-n", &app, "--clusters", "member1"]);
+    fed_cm.delete("c", &DeleteParams::default()).await.unwrap();
+    eventually(Duration::from_secs(15), "deleted from member1 and the host", || {
+        let (m, app, api) = (member1.clone(), app.clone(), fed_cm.clone());
+        async move { get_json::<ConfigMap>(&m, Some(&app), "c").await.is_null() && get_dynamic(&api, "c").await.is_null() }
+    })
+    .await;
+    controller.assert_running();
+    let _ = Api::<Namespace>::all(member1).delete(&app, &DeleteParams::default()).await;
+}
