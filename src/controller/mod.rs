@@ -8,6 +8,7 @@
 //! - [`sync`]: propagation of one federated type: placement, overrides, dispatch to members,
 //!   PropagatedVersions, status, deletion.
 //! - [`leader`]: leader election; [`http`] and [`metrics`]: `/healthz`, `/readyz`, `/metrics`.
+//! - [`tls`]: member-cluster TLS (`spec.caBundle`, `spec.disabledTLSValidations`).
 //!
 //! No clap and no printing here; logs go through `tracing`.
 
@@ -18,3 +19,4 @@ pub mod http;
 pub mod leader;
 pub mod metrics;
 pub mod sync;
+pub mod tls;
