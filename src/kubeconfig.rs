@@ -319,21 +319,142 @@ pub fn build_client(config: &kube::Config, protocol: Protocol) -> kube::Result<k
 /// TCP_NODELAY the same request takes a few milliseconds. Layers as kube's `ClientBuilder`:
 /// base URI, retry of 429/503/504, authentication, extra headers, request tracing.
 fn direct_client(config: &kube::Config, protocol: Protocol) -> kube::Result<kube::Client> {
-    use hyper_util::client::legacy::connect::HttpConnector;
+    use kube::client::ConfigExt as _;
+    // kube's TLS settings: CA, client certificate, insecure-skip-tls-verify.
+    client_over(
+        config,
+        config.rustls_client_config()?,
+        protocol,
+        tcp_connector(config),
+    )
+}
+
+/// A client for `config` that verifies the server as `tls` says instead of as `config` does,
+/// e.g. a member cluster's [`client_config`](crate::controller::tls::client_config), which
+/// kube's `Config` cannot express. The rest is [`build_client`]'s stack (HTTP/2 when offered),
+/// and `config.proxy_url` is honoured as kube does (http, https and socks5 proxies); an https
+/// proxy is verified with `tls` too, as Go's transport does.
+pub fn build_client_with_tls(
+    config: &kube::Config,
+    tls: rustls::ClientConfig,
+) -> kube::Result<kube::Client> {
+    use hyper_util::client::legacy::connect::proxy::{SocksV5, Tunnel};
+    let protocol = Protocol::Multiplexed;
+    let Some(proxy) = &config.proxy_url else {
+        return client_over(config, tls, protocol, tcp_connector(config));
+    };
+    match proxy.scheme_str() {
+        Some("socks5") => {
+            let socks = SocksV5::new(proxy.clone(), tcp_connector(config));
+            client_over(config, tls, protocol, socks)
+        }
+        Some("http") => {
+            let tunnel = with_proxy_auth(proxy, Tunnel::new(proxy.clone(), tcp_connector(config)));
+            client_over(config, tls, protocol, tunnel)
+        }
+        Some("https") => {
+            let mut proxy_tls = tls.clone();
+            proxy_tls.alpn_protocols.clear();
+            let to_proxy = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(proxy_tls)
+                .https_or_http()
+                .enable_http1()
+                .wrap_connector(tcp_connector(config));
+            let tunnel = with_proxy_auth(proxy, Tunnel::new(proxy.clone(), to_proxy));
+            client_over(config, tls, protocol, tunnel)
+        }
+        _ => Err(kube::Error::ProxyProtocolUnsupported {
+            proxy_url: Box::new(proxy.clone()),
+        }),
+    }
+}
+
+/// `Proxy-Authorization: Basic ...` from the proxy URL's user info, as kube and Go send it.
+fn with_proxy_auth<C>(
+    proxy: &http::Uri,
+    tunnel: hyper_util::client::legacy::connect::proxy::Tunnel<C>,
+) -> hyper_util::client::legacy::connect::proxy::Tunnel<C> {
+    match proxy_authorization(proxy) {
+        Some(auth) => tunnel.with_auth(auth),
+        None => tunnel,
+    }
+}
+
+/// The Basic credentials in the proxy URL's user info, percent-decoded.
+fn proxy_authorization(proxy: &http::Uri) -> Option<http::HeaderValue> {
+    use base64::Engine as _;
+    let (userinfo, _) = proxy.authority()?.as_str().rsplit_once('@')?;
+    let decoded = percent_decode(userinfo);
+    let value = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(decoded)
+    );
+    let mut value = http::HeaderValue::from_str(&value).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
+
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// TCP connections as kube opens them, plus TCP_NODELAY.
+fn tcp_connector(config: &kube::Config) -> hyper_util::client::legacy::connect::HttpConnector {
+    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(config.connect_timeout);
+    http
+}
+
+/// The client stack over `connector` (TCP, or a proxy tunnel), with TLS from `tls`.
+fn client_over<C>(
+    config: &kube::Config,
+    mut tls: rustls::ClientConfig,
+    protocol: Protocol,
+    connector: C,
+) -> kube::Result<kube::Client>
+where
+    C: tower::Service<http::Uri> + Clone + Send + Sync + 'static,
+    C::Response: hyper::rt::Read
+        + hyper::rt::Write
+        + hyper_util::client::legacy::connect::Connection
+        + Send
+        + Unpin
+        + 'static,
+    C::Future: Send + 'static,
+    C::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     use hyper_util::rt::TokioExecutor;
     use kube::client::ConfigExt as _;
     use kube::client::retry::RetryPolicy;
     use tower::ServiceBuilder;
     use tower::retry::RetryLayer;
 
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_nodelay(true);
-    http.set_connect_timeout(config.connect_timeout);
-    // kube's own connector offers HTTP/1.1 only; this one is built the same way (kube's TLS
-    // settings: CA, client certificate, insecure-skip-tls-verify, tls-server-name).
+    // hyper-rustls sets ALPN from the enabled HTTP versions and refuses a preset one.
+    tls.alpn_protocols.clear();
     let mut https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(config.rustls_client_config()?)
+        .with_tls_config(tls)
         .https_or_http();
     if let Some(name) = &config.tls_server_name {
         let name = rustls::pki_types::ServerName::try_from(name.clone()).map_err(|e| {
@@ -342,8 +463,8 @@ fn direct_client(config: &kube::Config, protocol: Protocol) -> kube::Result<kube
         https = https.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(name));
     }
     let https = match protocol {
-        Protocol::Multiplexed => https.enable_all_versions().wrap_connector(http),
-        Protocol::Pooled => https.enable_http1().wrap_connector(http),
+        Protocol::Multiplexed => https.enable_all_versions().wrap_connector(connector),
+        Protocol::Pooled => https.enable_http1().wrap_connector(connector),
     };
     let hyper = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(https);
     let service = ServiceBuilder::new()
@@ -451,4 +572,22 @@ pub fn rename_context(file: &Path, from: &str, to: &str) -> Result<PathBuf> {
     std::fs::rename(&tmp, file)
         .with_context(|| format!("failed to replace `{}`", file.display()))?;
     Ok(backup)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_credentials_are_percent_decoded_basic_auth() {
+        use base64::Engine as _;
+        let proxy: http::Uri = "http://us%40er:p%3Ass%@proxy.example:3128".parse().unwrap();
+        let expected = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("us@er:p:ss%")
+        );
+        assert_eq!(proxy_authorization(&proxy).unwrap(), expected.as_str());
+        let anonymous: http::Uri = "http://proxy.example:3128".parse().unwrap();
+        assert_eq!(proxy_authorization(&anonymous), None);
+    }
 }

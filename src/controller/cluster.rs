@@ -32,10 +32,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::api::kubefedcluster::{CLUSTER_CONFIG_MALFORMED, CLUSTER_OFFLINE, CLUSTER_READY};
-use crate::api::{ClusterCondition, KubeFedCluster, KubeFedClusterStatus, TlsValidation};
+use crate::api::{ClusterCondition, KubeFedCluster, KubeFedClusterStatus};
 use crate::controller::config::{HealthSettings, Settings};
 use crate::controller::metrics::Metrics;
-use crate::kubeconfig::{Protocol, build_client};
+use crate::kubeconfig::build_client_with_tls;
 
 /// One KubeFedCluster as the sync controllers see it.
 #[derive(Clone)]
@@ -231,7 +231,7 @@ pub async fn run(
                     (Some(client), _) => probe_cluster(&client, timeout).await,
                     (None, reason) => Probe::Malformed(reason.unwrap_or_default()),
                 };
-                metrics.observe_health_probe(start.elapsed());
+                metrics.observe_cluster_health(start.elapsed());
                 (name, result)
             })
         }))
@@ -279,7 +279,9 @@ pub async fn run(
             }
             changed
         });
-        registry.synced.send_if_modified(|s| !std::mem::replace(s, true));
+        registry
+            .synced
+            .send_if_modified(|s| !std::mem::replace(s, true));
 
         tokio::select! {
             _ = cancel.cancelled() => return,
@@ -307,8 +309,12 @@ impl From<&DynamicObject> for Parsed {
         if let Some(v) = value.as_object_mut() {
             v.remove("status");
         }
-        let cluster = serde_json::from_value::<KubeFedCluster>(value)
-            .map_err(|e| format!("KubeFedCluster `{}` does not match its schema: {e}", o.name_any()));
+        let cluster = serde_json::from_value::<KubeFedCluster>(value).map_err(|e| {
+            format!(
+                "KubeFedCluster `{}` does not match its schema: {e}",
+                o.name_any()
+            )
+        });
         Parsed {
             labels: o.labels().clone(),
             cluster,
@@ -325,7 +331,13 @@ fn spawn_reflector<K>(
     cancel: CancellationToken,
 ) -> Store<K>
 where
-    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
+    K: kube::Resource
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
     K::DynamicType: Clone + std::hash::Hash + Eq + Send + Sync,
 {
     let plural = K::plural(&dyntype).to_string();
@@ -404,17 +416,6 @@ pub fn member_client(kfc: &KubeFedCluster, token: &str) -> Result<Client> {
         .with_context(|| format!("invalid api endpoint `{endpoint}` of cluster {name}"))?;
     let mut config = kube::Config::new(url);
     config.auth_info.token = Some(token.to_string().into());
-    if let Some(ca) = &kfc.spec.ca_bundle {
-        let certs = pem_certificates(&ca.0)
-            .with_context(|| format!("invalid caBundle of cluster {name}"))?;
-        if !certs.is_empty() {
-            config.root_cert = Some(certs);
-        }
-    }
-    let disabled = &kfc.spec.disabled_tls_validations;
-    if disabled.contains(&TlsValidation::All) {
-        config.accept_invalid_certs = true;
-    }
     if let Some(proxy) = kfc.spec.proxy_url.as_deref().filter(|p| !p.is_empty()) {
         config.proxy_url = Some(
             proxy
@@ -423,35 +424,15 @@ pub fn member_client(kfc: &KubeFedCluster, token: &str) -> Result<Client> {
         );
     }
     config.connect_timeout = Some(Duration::from_secs(10));
-    build_client(&config, Protocol::Multiplexed)
+    // The CA from spec.caBundle (the Secret's ca.crt is not used, as upstream), with the TLS
+    // checks spec.disabledTLSValidations turns off.
+    let tls = crate::controller::tls::client_config(
+        kfc.spec.ca_bundle.as_ref().map(|b| b.0.as_slice()),
+        &kfc.spec.disabled_tls_validations,
+    )
+    .with_context(|| format!("invalid TLS settings of cluster {name}"))?;
+    build_client_with_tls(&config, tls)
         .with_context(|| format!("failed to build a client for cluster {name}"))
-}
-
-/// The DER certificates of a PEM bundle.
-fn pem_certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>> {
-    use base64::Engine as _;
-    let text = std::str::from_utf8(pem).context("the CA bundle is not PEM text")?;
-    let mut out = Vec::new();
-    let mut body: Option<String> = None;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.starts_with("-----BEGIN CERTIFICATE-----") {
-            body = Some(String::new());
-        } else if line.starts_with("-----END CERTIFICATE-----") {
-            let b = body.take().context("END without BEGIN in the CA bundle")?;
-            out.push(
-                base64::engine::general_purpose::STANDARD
-                    .decode(b)
-                    .context("bad base64 in the CA bundle")?,
-            );
-        } else if let Some(b) = body.as_mut() {
-            b.push_str(line);
-        }
-    }
-    if out.is_empty() && !text.trim().is_empty() {
-        bail!("no PEM certificate in the CA bundle");
-    }
-    Ok(out)
 }
 
 /// One probe's result.
@@ -769,7 +750,10 @@ mod tests {
         assert!(!is_ready(&s));
         let mut h = HealthState::from_stored(Some(probe_status(&Probe::Ready(None), &t(0))));
         let s = h.observe(&Probe::Offline("x".into()), t(1), &thresholds(3, 1));
-        assert!(is_ready(&s), "a stored Ready status survives one failed probe");
+        assert!(
+            is_ready(&s),
+            "a stored Ready status survives one failed probe"
+        );
     }
 
     #[test]
@@ -781,14 +765,5 @@ mod tests {
         assert!(same_status(Some(&a), &b));
         let c = h.observe(&Probe::Ready(Some("v2".into())), t(20), &th);
         assert!(!same_status(Some(&b), &c));
-    }
-
-    #[test]
-    fn pem_bundles() {
-        assert!(pem_certificates(b"").unwrap().is_empty());
-        assert!(pem_certificates(b"garbage").is_err());
-        assert!(pem_certificates(&[0xff, 0xfe]).is_err());
-        let pem = b"-----BEGIN CERTIFICATE-----\nAAEC\n-----END CERTIFICATE-----\n";
-        assert_eq!(pem_certificates(pem).unwrap(), vec![vec![0, 1, 2]]);
     }
 }

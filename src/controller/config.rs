@@ -74,19 +74,21 @@ impl Settings {
         let health = spec.cluster_health_check.clone().unwrap_or_default();
         let sync = spec.sync_controller.clone().unwrap_or_default();
         let status = spec.status_controller.clone().unwrap_or_default();
-        let duration = |field: &str, value: &Option<String>, default: Duration| -> Result<Duration> {
-            match value {
-                None => Ok(default),
-                Some(text) => {
-                    let d = parse_duration(text)
-                        .with_context(|| format!("invalid duration `{text}` in spec.{field}"))?;
-                    if d.is_zero() {
-                        bail!("spec.{field} must be greater than 0, not `{text}`");
+        let duration =
+            |field: &str, value: &Option<String>, default: Duration| -> Result<Duration> {
+                match value {
+                    None => Ok(default),
+                    Some(text) => {
+                        let d = parse_duration(text).with_context(|| {
+                            format!("invalid duration `{text}` in spec.{field}")
+                        })?;
+                        if d.is_zero() {
+                            bail!("spec.{field} must be greater than 0, not `{text}`");
+                        }
+                        Ok(d)
                     }
-                    Ok(d)
                 }
-            }
-        };
+            };
         let positive = |field: &str, value: Option<i64>, default: i64| -> Result<i64> {
             let v = value.unwrap_or(default);
             if v <= 0 {
@@ -110,7 +112,10 @@ impl Settings {
                 );
             }
             if !seen.insert(gate.name.as_str()) {
-                bail!("spec.featureGates: `{}` is listed more than once", gate.name);
+                bail!(
+                    "spec.featureGates: `{}` is listed more than once",
+                    gate.name
+                );
             }
         }
         let gate = |name: &str, default: bool| {
@@ -225,11 +230,11 @@ impl Settings {
 pub async fn load(client: &Client, namespace: &str, file: Option<&Path>) -> Result<Settings> {
     let (spec, source) = match file {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("failed to read KubeFedConfig file `{}`", path.display()))?;
-            let config: KubeFedConfig = serde_saphyr::from_str(&text).with_context(|| {
-                format!("`{}` is not a KubeFedConfig", path.display())
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!("failed to read KubeFedConfig file `{}`", path.display())
             })?;
+            let config: KubeFedConfig = serde_saphyr::from_str(&text)
+                .with_context(|| format!("`{}` is not a KubeFedConfig", path.display()))?;
             (config.spec, format!("file `{}`", path.display()))
         }
         None => {
@@ -251,8 +256,7 @@ pub async fn load(client: &Client, namespace: &str, file: Option<&Path>) -> Resu
             (config.spec, format!("`{namespace}/{KUBEFED_CONFIG_NAME}`"))
         }
     };
-    Settings::resolve(namespace, &spec)
-        .with_context(|| format!("invalid KubeFedConfig {source}"))
+    Settings::resolve(namespace, &spec).with_context(|| format!("invalid KubeFedConfig {source}"))
 }
 
 /// Parse a Go `time.Duration` string (`20s`, `1m30s`, `1.5h`, `300ms`, `0`).
@@ -327,7 +331,8 @@ mod tests {
 
     #[test]
     fn chart_defaults_resolve_to_upstream_defaults() {
-        let a = Settings::resolve("ns", &KubeFedConfigSpec::chart_defaults(Scope::Cluster)).unwrap();
+        let a =
+            Settings::resolve("ns", &KubeFedConfigSpec::chart_defaults(Scope::Cluster)).unwrap();
         let b = Settings::resolve("ns", &KubeFedConfigSpec::new(Scope::Cluster)).unwrap();
         assert_eq!(a, b);
         assert_eq!(a.health.failure_threshold, 3);
@@ -344,7 +349,10 @@ mod tests {
         let err = Settings::resolve("ns", &spec).unwrap_err().to_string();
         assert!(err.contains("leaseDuration"), "{err}");
         let mut spec = KubeFedConfigSpec::chart_defaults(Scope::Namespaced);
-        spec.cluster_health_check.as_mut().unwrap().failure_threshold = Some(0);
+        spec.cluster_health_check
+            .as_mut()
+            .unwrap()
+            .failure_threshold = Some(0);
         assert!(Settings::resolve("ns", &spec).is_err());
         let mut spec = KubeFedConfigSpec::chart_defaults(Scope::Namespaced);
         spec.feature_gates.push(spec.feature_gates[0].clone());

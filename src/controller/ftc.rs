@@ -107,7 +107,8 @@ fn error_policy(object: Arc<DynamicObject>, error: &FtcError, _ctx: Arc<Ctx>) ->
 
 fn parse(object: &DynamicObject) -> Result<FederatedTypeConfig> {
     let value = serde_json::to_value(object)?;
-    serde_json::from_value(value).context("the object does not match the FederatedTypeConfig schema")
+    serde_json::from_value(value)
+        .context("the object does not match the FederatedTypeConfig schema")
 }
 
 async fn reconcile(object: Arc<DynamicObject>, ctx: Arc<Ctx>) -> Result<Action, FtcError> {
@@ -119,7 +120,10 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
     let ftc = match parse(object) {
         Ok(ftc) => ftc,
         Err(e) => {
-            warn!("FederatedTypeConfig `{}/{name}` is ignored: {e:#}", ctx.settings.namespace);
+            warn!(
+                "FederatedTypeConfig `{}/{name}` is ignored: {e:#}",
+                ctx.settings.namespace
+            );
             ctx.stop(&name).await;
             return Ok(Action::await_change());
         }
@@ -149,12 +153,19 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
     let generation = object.metadata.generation.unwrap_or_default();
     let namespaces = ctx
         .store
-        .get(&ObjectRef::new_with(NAMESPACES_FTC, ApiResource::erase::<FederatedTypeConfig>(&())).within(&ctx.settings.namespace))
+        .get(
+            &ObjectRef::new_with(
+                NAMESPACES_FTC,
+                ApiResource::erase::<FederatedTypeConfig>(&()),
+            )
+            .within(&ctx.settings.namespace),
+        )
         .filter(|o| o.metadata.deletion_timestamp.is_none())
         .and_then(|o| parse(&o).ok());
     let target_namespaced = ftc.spec.target_type.scope == Scope::Namespaced;
     let limited_scope_skip = ctx.settings.scope == Scope::Namespaced && !target_namespaced;
-    let wanted = ftc.spec.propagation.is_enabled() && ctx.settings.push_reconciler && !limited_scope_skip;
+    let wanted =
+        ftc.spec.propagation.is_enabled() && ctx.settings.push_reconciler && !limited_scope_skip;
     let mut requeue = Action::requeue(Duration::from_secs(30));
     let was_running = ctx.is_running(&name);
     let running = if !wanted {
@@ -163,7 +174,10 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
     } else if target_namespaced && namespaces.is_none() {
         // NB: upstream: namespaced types need the `namespaces` FederatedTypeConfig.
         ctx.stop(&name).await;
-        warn!("type `{name}` waits for FederatedTypeConfig `{}/{NAMESPACES_FTC}`: namespaced types are propagated only when namespaces are enabled", ctx.settings.namespace);
+        warn!(
+            "type `{name}` waits for FederatedTypeConfig `{}/{NAMESPACES_FTC}`: namespaced types are propagated only when namespaces are enabled",
+            ctx.settings.namespace
+        );
         requeue = Action::requeue(Duration::from_secs(10));
         false
     } else {
@@ -183,9 +197,13 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
     });
     let current = object.data.get("status").cloned().unwrap_or_default();
     if current != status {
-        api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&json!({"status": status})))
-            .await
-            .with_context(|| format!("failed to update the status of FederatedTypeConfig `{name}`"))?;
+        api.patch_status(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"status": status})),
+        )
+        .await
+        .with_context(|| format!("failed to update the status of FederatedTypeConfig `{name}`"))?;
     }
     Ok(requeue)
 }
@@ -199,7 +217,9 @@ async fn patch_finalizers(
     let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": object.meta().resource_version}});
     api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
-        .with_context(|| format!("failed to update the finalizers of FederatedTypeConfig `{name}`"))?;
+        .with_context(|| {
+            format!("failed to update the finalizers of FederatedTypeConfig `{name}`")
+        })?;
     Ok(())
 }
 
@@ -243,7 +263,9 @@ impl Ctx {
             );
             let name = name.to_string();
             tokio::spawn(async move {
-                if let Err(e) = sync::controller::run(host, settings, registry, metrics, spec, cancel).await {
+                if let Err(e) =
+                    sync::controller::run(host, settings, registry, metrics, spec, cancel).await
+                {
                     warn!(r#type = %name, "sync controller stopped: {e:#}");
                 }
             })

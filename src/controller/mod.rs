@@ -18,6 +18,7 @@ pub mod http;
 pub mod leader;
 pub mod metrics;
 pub mod sync;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -54,7 +55,8 @@ pub async fn run(options: ControllerManagerOptions) -> Result<()> {
         && std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
         && std::env::var_os("KUBECONFIG").is_none();
     let host = if in_cluster {
-        let config = kube::Config::incluster().context("failed to read the in-cluster configuration")?;
+        let config =
+            kube::Config::incluster().context("failed to read the in-cluster configuration")?;
         build_client(&config, Protocol::Multiplexed).context("failed to build the host client")?
     } else {
         let kubeconfig = LoadedKubeconfig::load(options.kubeconfig.as_deref())?;
@@ -74,21 +76,38 @@ pub async fn run(options: ControllerManagerOptions) -> Result<()> {
 
     let metrics = metrics::Metrics::new();
     let (ready_tx, ready_rx) = tokio::sync::watch::channel(false);
-    let healthz = http::bind(options.healthz_addr)
-        .await
-        .with_context(|| format!("cannot serve --healthz-addr {}", options.healthz_addr))?;
-    tokio::spawn(http::serve(healthz, None, ready_rx.clone(), cancel.clone()));
-    if options.metrics_addr != options.healthz_addr {
-        let listener = http::bind(options.metrics_addr)
-            .await
-            .with_context(|| format!("cannot serve --metrics-addr {}", options.metrics_addr))?;
-        tokio::spawn(http::serve(listener, Some(metrics.clone()), ready_rx, cancel.clone()));
+    let healthz = http::bind(options.healthz_addr, "--healthz-addr").await?;
+    let metrics_listener = if options.metrics_addr != options.healthz_addr {
+        Some(http::bind(options.metrics_addr, "--metrics-addr").await?)
+    } else {
+        None
+    };
+    // One address for both: /metrics is served there too.
+    let healthz_metrics = metrics_listener.is_none().then(|| metrics.clone());
+    tokio::spawn(http::serve_on(
+        healthz,
+        healthz_metrics,
+        ready_rx.clone(),
+        cancel.clone(),
+    ));
+    if let Some(listener) = metrics_listener {
+        tokio::spawn(http::serve_on(
+            listener,
+            Some(metrics.clone()),
+            ready_rx,
+            cancel.clone(),
+        ));
     }
 
     let settings = config::load(&host, &namespace, options.kubefed_config.as_deref()).await?;
-    info!("Using valid KubeFedConfig \"{namespace}/{}\"", crate::api::KUBEFED_CONFIG_NAME);
+    info!(
+        "Using valid KubeFedConfig \"{namespace}/{}\"",
+        crate::api::KUBEFED_CONFIG_NAME
+    );
     if settings.leader.lock == ResourceLockType::Endpoints {
-        warn!("leaderElect.resourceLock `endpoints`: held together with a coordination.k8s.io Lease");
+        warn!(
+            "leaderElect.resourceLock `endpoints`: held together with a coordination.k8s.io Lease"
+        );
     }
 
     let leader_config = leader::LeaderConfig {
@@ -98,18 +117,25 @@ pub async fn run(options: ControllerManagerOptions) -> Result<()> {
         lease_duration: settings.leader.lease_duration,
         renew_deadline: settings.leader.renew_deadline,
         retry_period: settings.leader.retry_period,
-        lock: Some(match settings.leader.lock {
-            ResourceLockType::ConfigMaps => leader::LockKind::ConfigMaps,
-            ResourceLockType::Endpoints => leader::LockKind::Endpoints,
-        }),
+        lock: Some(settings.leader.lock.into()),
     };
-    let Some(leadership) = leader::Leadership::acquire(host.clone(), leader_config, cancel.clone()).await? else {
+    let Some(leadership) =
+        leader::Leadership::acquire(host.clone(), leader_config, cancel.clone()).await?
+    else {
         info!("stopped before becoming the leader");
         return Ok(());
     };
 
     let registry = cluster::Registry::default();
-    let work = cancel.child_token();
+    // Stops with SIGTERM, and at once when the lease is lost (nothing may be written then).
+    let work = leadership.lost_token().child_token();
+    {
+        let (cancel, work) = (cancel.clone(), work.clone());
+        tokio::spawn(async move {
+            cancel.cancelled().await;
+            work.cancel();
+        });
+    }
     let clusters = tokio::spawn(cluster::run(
         host.clone(),
         settings.clone(),
@@ -148,7 +174,10 @@ pub async fn run(options: ControllerManagerOptions) -> Result<()> {
             let _ = types.await;
         }
     };
-    if tokio::time::timeout(Duration::from_secs(10), stop).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(10), stop)
+        .await
+        .is_err()
+    {
         warn!("controllers did not stop within 10 s");
     }
     if lost {
@@ -163,7 +192,10 @@ pub async fn run(options: ControllerManagerOptions) -> Result<()> {
 fn spawn_signal_handler(cancel: CancellationToken) {
     tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
             return;
         };
         tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }

@@ -73,13 +73,19 @@ async fn controller_propagates_repairs_places_and_deletes() {
     for name in ["member1", "member2"] {
         scratch.ok(&kf, &["join", name, "--cluster-context", name]);
     }
-    scratch.ok(&kf, &["enable", "deployments.apps", "configmaps", "namespaces"]);
+    scratch.ok(
+        &kf,
+        &["enable", "deployments.apps", "configmaps", "namespaces"],
+    );
     let host = client_from(&scratch.kubeconfig, &scratch.name).await;
     let members = [client("member1").await, client("member2").await];
 
     // Cluster health: Ready with the server's version, as upstream reports it.
     let ready = all_ready(&host, &kf, 2).await;
-    eprintln!("controller: clusters Ready {} ms after the joins", ready.as_millis());
+    eprintln!(
+        "controller: clusters Ready {} ms after the joins",
+        ready.as_millis()
+    );
     for kfc in Api::<KubeFedCluster>::namespaced(host.clone(), &kf)
         .list(&ListParams::default())
         .await
@@ -89,33 +95,57 @@ async fn controller_propagates_repairs_places_and_deletes() {
         assert_eq!(status.kubernetes_version.as_deref(), Some("v1.37.2"));
         let c = &status.conditions[0];
         assert_eq!(
-            (c.type_.as_str(), c.status.as_str(), c.reason.as_deref(), c.message.as_deref()),
-            ("Ready", "True", Some("ClusterReady"), Some("/healthz responded with ok"))
+            (
+                c.type_.as_str(),
+                c.status.as_str(),
+                c.reason.as_deref(),
+                c.message.as_deref()
+            ),
+            (
+                "Ready",
+                "True",
+                Some("ClusterReady"),
+                Some("/healthz responded with ok")
+            )
         );
     }
     // The type configs report a running controller.
     let ftcs = Api::<FederatedTypeConfig>::namespaced(host.clone(), &kf);
-    eventually(Duration::from_secs(30), "FederatedTypeConfigs Running", || {
-        let ftcs = ftcs.clone();
-        async move {
-            let list = ftcs.list(&ListParams::default()).await.unwrap();
-            list.items.len() == 3
-                && list.items.iter().all(|f| {
-                    let s = serde_json::to_value(&f.status).unwrap();
-                    s["propagationController"] == "Running"
-                        && s["observedGeneration"] == json!(f.metadata.generation.unwrap())
-                        && f.finalizers().contains(&"core.kubefed.io/federated-type-config".to_string())
-                })
-        }
-    })
+    eventually(
+        Duration::from_secs(30),
+        "FederatedTypeConfigs Running",
+        || {
+            let ftcs = ftcs.clone();
+            async move {
+                let list = ftcs.list(&ListParams::default()).await.unwrap();
+                list.items.len() == 3
+                    && list.items.iter().all(|f| {
+                        let s = serde_json::to_value(&f.status).unwrap();
+                        s["propagationController"] == "Running"
+                            && s["observedGeneration"] == json!(f.metadata.generation.unwrap())
+                            && f.finalizers()
+                                .contains(&"core.kubefed.io/federated-type-config".to_string())
+                    })
+            }
+        },
+    )
     .await;
     let (out, _) = scratch.ok(&kf, &["types"]);
-    assert!(out.stdout.contains("Running"), "kubefedctl types: {}", out.stdout);
+    assert!(
+        out.stdout.contains("Running"),
+        "kubefedctl types: {}",
+        out.stdout
+    );
 
     // A namespace with a ConfigMap and a Deployment, federated with --contents.
     let app = unique("kf-ctlapp");
     create_namespace(&host, &app).await;
-    create::<ConfigMap>(&host, &app, json!({"metadata": {"name": "settings"}, "data": {"a": "1", "html": "<b>&</b>"}})).await;
+    create::<ConfigMap>(
+        &host,
+        &app,
+        json!({"metadata": {"name": "settings"}, "data": {"a": "1", "html": "<b>&</b>"}}),
+    )
+    .await;
     create::<Deployment>(
         &host,
         &app,
@@ -130,20 +160,33 @@ async fn controller_propagates_repairs_places_and_deletes() {
     let start = Instant::now();
     scratch.ok(&kf, &["federate", "namespaces", &app, "--contents"]);
     for (member, ctx) in members.iter().zip(["member1", "member2"]) {
-        let took = eventually(Duration::from_secs(30), &format!("namespace, ConfigMap, Deployment on {ctx}"), || {
-            let (member, app) = (member.clone(), app.clone());
-            async move {
-                !get_json::<Namespace>(&member, None, &app).await.is_null()
-                    && !get_json::<ConfigMap>(&member, Some(&app), "settings").await.is_null()
-                    && member_deployment(&member, &app).await.is_some()
-            }
-        })
+        let took = eventually(
+            Duration::from_secs(30),
+            &format!("namespace, ConfigMap, Deployment on {ctx}"),
+            || {
+                let (member, app) = (member.clone(), app.clone());
+                async move {
+                    !get_json::<Namespace>(&member, None, &app).await.is_null()
+                        && !get_json::<ConfigMap>(&member, Some(&app), "settings")
+                            .await
+                            .is_null()
+                        && member_deployment(&member, &app).await.is_some()
+                }
+            },
+        )
         .await;
-        eprintln!("controller: {ctx} has the namespace's contents {} ms after federate started ({} ms after it ended)", start.elapsed().as_millis(), took.as_millis());
+        eprintln!(
+            "controller: {ctx} has the namespace's contents {} ms after federate started ({} ms after it ended)",
+            start.elapsed().as_millis(),
+            took.as_millis()
+        );
         let cm = get_json::<ConfigMap>(member, Some(&app), "settings").await;
         assert_eq!(cm["metadata"]["labels"][MANAGED], "true");
         assert_eq!(cm["data"], json!({"a": "1", "html": "<b>&</b>"}));
-        assert_eq!(get_json::<Namespace>(member, None, &app).await["metadata"]["labels"][MANAGED], "true");
+        assert_eq!(
+            get_json::<Namespace>(member, None, &app).await["metadata"]["labels"][MANAGED],
+            "true"
+        );
     }
     controller.assert_running();
 
@@ -156,13 +199,35 @@ async fn controller_propagates_repairs_places_and_deletes() {
     .await;
     let _ = status;
     let stored = get_dynamic(&fed_cm, "settings").await;
-    assert_eq!(stored["status"]["observedGeneration"], stored["metadata"]["generation"]);
-    assert_eq!(stored["status"]["clusters"], json!([{"name": "member1"}, {"name": "member2"}]));
-    assert_eq!(stored["metadata"]["finalizers"], json!(["kubefed.io/sync-controller"]));
-    let pv = dynamic_api(&host, &app, "core.kubefed.io", "v1alpha1", "PropagatedVersion", "propagatedversions");
+    assert_eq!(
+        stored["status"]["observedGeneration"],
+        stored["metadata"]["generation"]
+    );
+    assert_eq!(
+        stored["status"]["clusters"],
+        json!([{"name": "member1"}, {"name": "member2"}])
+    );
+    assert_eq!(
+        stored["metadata"]["finalizers"],
+        json!(["kubefed.io/sync-controller"])
+    );
+    let pv = dynamic_api(
+        &host,
+        &app,
+        "core.kubefed.io",
+        "v1alpha1",
+        "PropagatedVersion",
+        "propagatedversions",
+    );
     let version = get_dynamic(&pv, "configmap-settings").await;
-    assert_eq!(version["status"]["templateVersion"], gojson::template_version(&stored));
-    assert_eq!(version["status"]["overridesVersion"], gojson::overrides_version(&stored));
+    assert_eq!(
+        version["status"]["templateVersion"],
+        gojson::template_version(&stored)
+    );
+    assert_eq!(
+        version["status"]["overridesVersion"],
+        gojson::overrides_version(&stored)
+    );
     let recorded: Vec<String> = version["status"]["clusterVersions"]
         .as_array()
         .unwrap()
@@ -170,15 +235,31 @@ async fn controller_propagates_repairs_places_and_deletes() {
         .map(|c| c["clusterName"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(recorded, ["member1", "member2"]);
-    assert_eq!(version["metadata"]["ownerReferences"][0]["kind"], "FederatedConfigMap");
-    for (member, v) in members.iter().zip(version["status"]["clusterVersions"].as_array().unwrap()) {
-        assert_eq!(v["version"], format!("rv:{}", rv::<ConfigMap>(member, Some(&app), "settings").await));
+    assert_eq!(
+        version["metadata"]["ownerReferences"][0]["kind"],
+        "FederatedConfigMap"
+    );
+    for (member, v) in members
+        .iter()
+        .zip(version["status"]["clusterVersions"].as_array().unwrap())
+    {
+        assert_eq!(
+            v["version"],
+            format!(
+                "rv:{}",
+                rv::<ConfigMap>(member, Some(&app), "settings").await
+            )
+        );
     }
 
     // Drift on a member is repaired on the member's own watch event.
     let member1_cms = Api::<ConfigMap>::namespaced(members[0].clone(), &app);
     member1_cms
-        .patch("settings", &PatchParams::default(), &Patch::Merge(json!({"data": {"a": "drifted"}})))
+        .patch(
+            "settings",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"a": "drifted"}})),
+        )
         .await
         .unwrap();
     let repaired = eventually(Duration::from_secs(10), "drift repaired on member1", || {
@@ -186,62 +267,116 @@ async fn controller_propagates_repairs_places_and_deletes() {
         async move { api.get("settings").await.unwrap().data.unwrap()["a"] == "1" }
     })
     .await;
-    eprintln!("controller: member drift repaired in {} ms", repaired.as_millis());
+    eprintln!(
+        "controller: member drift repaired in {} ms",
+        repaired.as_millis()
+    );
     // A deleted member copy comes back.
-    member1_cms.delete("settings", &DeleteParams::default()).await.unwrap();
-    eventually(Duration::from_secs(10), "deleted member copy re-created", || {
-        let api = member1_cms.clone();
-        async move { api.get_opt("settings").await.unwrap().is_some() }
-    })
+    member1_cms
+        .delete("settings", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(10),
+        "deleted member copy re-created",
+        || {
+            let api = member1_cms.clone();
+            async move { api.get_opt("settings").await.unwrap().is_some() }
+        },
+    )
     .await;
 
     // Placement and overrides: the Deployment on member1 only, with 3 replicas.
-    scratch.ok(&kf, &["federate", "deployments.apps", "web", "-n", &app, "--clusters", "member1", "--override", "member1:/spec/replicas=3"]);
-    eventually(Duration::from_secs(15), "Deployment with 3 replicas on member1 only", || {
-        let (m1, m2, app) = (members[0].clone(), members[1].clone(), app.clone());
-        async move {
-            member_deployment(&m1, &app).await == Some((3, Some("true".into())))
-                && member_deployment(&m2, &app).await.is_none()
-        }
-    })
+    scratch.ok(
+        &kf,
+        &[
+            "federate",
+            "deployments.apps",
+            "web",
+            "-n",
+            &app,
+            "--clusters",
+            "member1",
+            "--override",
+            "member1:/spec/replicas=3",
+        ],
+    );
+    eventually(
+        Duration::from_secs(15),
+        "Deployment with 3 replicas on member1 only",
+        || {
+            let (m1, m2, app) = (members[0].clone(), members[1].clone(), app.clone());
+            async move {
+                member_deployment(&m1, &app).await == Some((3, Some("true".into())))
+                    && member_deployment(&m2, &app).await.is_none()
+            }
+        },
+    )
     .await;
     let fed_deploy = fed_api(&host, &app, "FederatedDeployment");
-    eventually(Duration::from_secs(10), "FederatedDeployment status lists member1 only", || {
-        let api = fed_deploy.clone();
-        async move { get_dynamic(&api, "web").await["status"]["clusters"] == json!([{"name": "member1"}]) }
-    })
+    eventually(
+        Duration::from_secs(10),
+        "FederatedDeployment status lists member1 only",
+        || {
+            let api = fed_deploy.clone();
+            async move {
+                get_dynamic(&api, "web").await["status"]["clusters"] == json!([{"name": "member1"}])
+            }
+        },
+    )
     .await;
 
     // A member object labelled managed that no federated object manages loses the label and
     // stays.
     create::<ConfigMap>(&members[1], &app, json!({"metadata": {"name": "stray", "labels": {MANAGED: "true", "keep": "me"}}, "data": {"x": "y"}})).await;
-    eventually(Duration::from_secs(15), "managed label removed from stray", || {
-        let m = members[1].clone();
-        let app = app.clone();
-        async move {
-            let cm = get_json::<ConfigMap>(&m, Some(&app), "stray").await;
-            !cm.is_null() && cm["metadata"]["labels"].get(MANAGED).is_none() && cm["metadata"]["labels"]["keep"] == "me"
-        }
-    })
+    eventually(
+        Duration::from_secs(15),
+        "managed label removed from stray",
+        || {
+            let m = members[1].clone();
+            let app = app.clone();
+            async move {
+                let cm = get_json::<ConfigMap>(&m, Some(&app), "stray").await;
+                !cm.is_null()
+                    && cm["metadata"]["labels"].get(MANAGED).is_none()
+                    && cm["metadata"]["labels"]["keep"] == "me"
+            }
+        },
+    )
     .await;
 
     // An unlabelled object is never deleted, even when placement leaves its cluster out.
-    create::<ConfigMap>(&members[1], &app, json!({"metadata": {"name": "mine"}, "data": {"owner": "user"}})).await;
+    create::<ConfigMap>(
+        &members[1],
+        &app,
+        json!({"metadata": {"name": "mine"}, "data": {"owner": "user"}}),
+    )
+    .await;
     let fed_mine: kube::api::DynamicObject = serde_json::from_value(json!({
         "apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedConfigMap",
         "metadata": {"name": "mine", "namespace": app},
         "spec": {"template": {"data": {"owner": "federation"}}, "placement": {"clusters": [{"name": "member1"}]}}
     }))
     .unwrap();
-    fed_cm.create(&PostParams::default(), &fed_mine).await.unwrap();
+    fed_cm
+        .create(&PostParams::default(), &fed_mine)
+        .await
+        .unwrap();
     eventually(Duration::from_secs(10), "mine on member1", || {
         let m = members[0].clone();
         let app = app.clone();
-        async move { !get_json::<ConfigMap>(&m, Some(&app), "mine").await.is_null() }
+        async move {
+            !get_json::<ConfigMap>(&m, Some(&app), "mine")
+                .await
+                .is_null()
+        }
     })
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(get_json::<ConfigMap>(&members[1], Some(&app), "mine").await["data"], json!({"owner": "user"}));
+    assert_eq!(
+        get_json::<ConfigMap>(&members[1], Some(&app), "mine").await["data"],
+        json!({"owner": "user"})
+    );
 
     // NamespaceNotFederated: a FederatedConfigMap in a namespace without a FederatedNamespace.
     let lonely = unique("kf-ctllonely");
@@ -253,11 +388,15 @@ async fn controller_propagates_repairs_places_and_deletes() {
         "spec": {"template": {"data": {"k": "v"}}, "placement": {"clusterSelector": {}}}
     }))
     .unwrap();
-    fed_lonely.create(&PostParams::default(), &obj).await.unwrap();
+    fed_lonely
+        .create(&PostParams::default(), &obj)
+        .await
+        .unwrap();
     eventually(Duration::from_secs(10), "NamespaceNotFederated", || {
         let api = fed_lonely.clone();
         async move {
-            propagation(&get_dynamic(&api, "cm").await["status"]) == ("False".into(), Some("NamespaceNotFederated".into()))
+            propagation(&get_dynamic(&api, "cm").await["status"])
+                == ("False".into(), Some("NamespaceNotFederated".into()))
         }
     })
     .await;
@@ -271,36 +410,77 @@ async fn controller_propagates_repairs_places_and_deletes() {
     }))
     .unwrap();
     fed_cm.create(&PostParams::default(), &odd).await.unwrap();
-    eventually(Duration::from_secs(10), "ApplyOverridesFailed for odd", || {
-        let api = fed_cm.clone();
-        async move {
-            let s = get_dynamic(&api, "odd").await["status"].clone();
-            propagation(&s) == ("False".into(), Some("CheckClusters".into()))
-                && s["clusters"] == json!([{"name": "member1", "status": "ApplyOverridesFailed"}])
-        }
-    })
+    eventually(
+        Duration::from_secs(10),
+        "ApplyOverridesFailed for odd",
+        || {
+            let api = fed_cm.clone();
+            async move {
+                let s = get_dynamic(&api, "odd").await["status"].clone();
+                propagation(&s) == ("False".into(), Some("CheckClusters".into()))
+                    && s["clusters"]
+                        == json!([{"name": "member1", "status": "ApplyOverridesFailed"}])
+            }
+        },
+    )
     .await;
     controller.assert_running();
 
     // Orphaning keeps the member copy, unlabelled.
-    scratch.ok(&kf, &["orphaning-deletion", "enable", "FederatedDeployment", "web", "-n", &app]);
-    fed_deploy.delete("web", &DeleteParams::default()).await.unwrap();
-    eventually(Duration::from_secs(15), "orphaned Deployment kept without the label", || {
-        let (m1, app, api) = (members[0].clone(), app.clone(), fed_deploy.clone());
-        async move { get_dynamic(&api, "web").await.is_null() && member_deployment(&m1, &app).await == Some((3, None)) }
-    })
+    scratch.ok(
+        &kf,
+        &[
+            "orphaning-deletion",
+            "enable",
+            "FederatedDeployment",
+            "web",
+            "-n",
+            &app,
+        ],
+    );
+    fed_deploy
+        .delete("web", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(15),
+        "orphaned Deployment kept without the label",
+        || {
+            let (m1, app, api) = (members[0].clone(), app.clone(), fed_deploy.clone());
+            async move {
+                get_dynamic(&api, "web").await.is_null()
+                    && member_deployment(&m1, &app).await == Some((3, None))
+            }
+        },
+    )
     .await;
 
     // Deletion removes the member copies first, then the federated object.
-    fed_cm.delete("settings", &DeleteParams::default()).await.unwrap();
-    let gone = eventually(Duration::from_secs(15), "ConfigMap deleted everywhere", || {
-        let (m1, m2, app, api) = (members[0].clone(), members[1].clone(), app.clone(), fed_cm.clone());
-        async move {
-            get_json::<ConfigMap>(&m1, Some(&app), "settings").await.is_null()
-                && get_json::<ConfigMap>(&m2, Some(&app), "settings").await.is_null()
-                && get_dynamic(&api, "settings").await.is_null()
-        }
-    })
+    fed_cm
+        .delete("settings", &DeleteParams::default())
+        .await
+        .unwrap();
+    let gone = eventually(
+        Duration::from_secs(15),
+        "ConfigMap deleted everywhere",
+        || {
+            let (m1, m2, app, api) = (
+                members[0].clone(),
+                members[1].clone(),
+                app.clone(),
+                fed_cm.clone(),
+            );
+            async move {
+                get_json::<ConfigMap>(&m1, Some(&app), "settings")
+                    .await
+                    .is_null()
+                    && get_json::<ConfigMap>(&m2, Some(&app), "settings")
+                        .await
+                        .is_null()
+                    && get_dynamic(&api, "settings").await.is_null()
+            }
+        },
+    )
     .await;
     eprintln!("controller: deletion done in {} ms", gone.as_millis());
 
@@ -311,7 +491,11 @@ async fn controller_propagates_repairs_places_and_deletes() {
         "Starting cluster controller".to_string(),
         "promoted as leader".to_string(),
     ] {
-        assert!(log.contains(&line), "log lacks {line:?}:\n{}", controller.log_tail());
+        assert!(
+            log.contains(&line),
+            "log lacks {line:?}:\n{}",
+            controller.log_tail()
+        );
     }
     assert!(http_get(controller.healthz, "/healthz").starts_with("HTTP/1.1 200"));
     assert!(http_get(controller.healthz, "/readyz").starts_with("HTTP/1.1 200"));
@@ -320,11 +504,17 @@ async fn controller_propagates_repairs_places_and_deletes() {
 
     // SIGTERM stops it within seconds.
     let (status, took) = controller.terminate(Duration::from_secs(10));
-    assert!(status.is_some_and(|s| s.success()), "exit after SIGTERM: {status:?}\n{}", controller.log_tail());
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "exit after SIGTERM: {status:?}\n{}",
+        controller.log_tail()
+    );
     eprintln!("controller: stopped {} ms after SIGTERM", took.as_millis());
 
     for m in &members {
-        let _ = Api::<Namespace>::all(m.clone()).delete(&app, &DeleteParams::default()).await;
+        let _ = Api::<Namespace>::all(m.clone())
+            .delete(&app, &DeleteParams::default())
+            .await;
     }
 }
 
@@ -340,7 +530,16 @@ async fn swap_from_go_controller_rewrites_nothing() {
     for name in ["member1", "member2"] {
         scratch.ok(&kf, &["join", name, "--cluster-context", name]);
     }
-    scratch.ok(&kf, &["enable", "deployments.apps", "configmaps", "secrets", "namespaces"]);
+    scratch.ok(
+        &kf,
+        &[
+            "enable",
+            "deployments.apps",
+            "configmaps",
+            "secrets",
+            "namespaces",
+        ],
+    );
     let host = client_from(&scratch.kubeconfig, &scratch.name).await;
     let members = [client("member1").await, client("member2").await];
     all_ready(&host, &kf, 2).await;
@@ -348,7 +547,12 @@ async fn swap_from_go_controller_rewrites_nothing() {
     let app = unique("kf-swapapp");
     create_namespace(&host, &app).await;
     create::<ConfigMap>(&host, &app, json!({"metadata": {"name": "settings", "labels": {"app": "a&b"}}, "data": {"key": "<v>", "z": "1", "n": "1e21"}})).await;
-    create::<Secret>(&host, &app, json!({"metadata": {"name": "creds"}, "type": "Opaque", "data": {"p": "czNjcjN0"}})).await;
+    create::<Secret>(
+        &host,
+        &app,
+        json!({"metadata": {"name": "creds"}, "type": "Opaque", "data": {"p": "czNjcjN0"}}),
+    )
+    .await;
     create::<Deployment>(
         &host,
         &app,
@@ -361,21 +565,60 @@ async fn swap_from_go_controller_rewrites_nothing() {
     )
     .await;
     scratch.ok(&kf, &["federate", "namespaces", &app, "--contents"]);
-    scratch.ok(&kf, &["federate", "configmaps", "settings", "-n", &app, "--override", "member2:/data/key=v2"]);
-    scratch.ok(&kf, &["federate", "deployments.apps", "web", "-n", &app, "--clusters", "member1,member2", "--override", "member1:/spec/replicas=3"]);
-    let kinds = [("FederatedConfigMap", "settings", "configmap"), ("FederatedSecret", "creds", "secret"), ("FederatedDeployment", "web", "deployment")];
+    scratch.ok(
+        &kf,
+        &[
+            "federate",
+            "configmaps",
+            "settings",
+            "-n",
+            &app,
+            "--override",
+            "member2:/data/key=v2",
+        ],
+    );
+    scratch.ok(
+        &kf,
+        &[
+            "federate",
+            "deployments.apps",
+            "web",
+            "-n",
+            &app,
+            "--clusters",
+            "member1,member2",
+            "--override",
+            "member1:/spec/replicas=3",
+        ],
+    );
+    let kinds = [
+        ("FederatedConfigMap", "settings", "configmap"),
+        ("FederatedSecret", "creds", "secret"),
+        ("FederatedDeployment", "web", "deployment"),
+    ];
     // Go has propagated everything when every status says so for the current generation.
     eventually(Duration::from_secs(90), "Go controller propagated", || {
         let (host, app) = (host.clone(), app.clone());
         async move {
             for (kind, name, _) in kinds {
                 let o = get_dynamic(&fed_api(&host, &app, kind), name).await;
-                if propagation(&o["status"]).0 != "True" || o["status"]["observedGeneration"] != o["metadata"]["generation"] {
+                if propagation(&o["status"]).0 != "True"
+                    || o["status"]["observedGeneration"] != o["metadata"]["generation"]
+                {
                     return false;
                 }
             }
-            let pv = dynamic_api(&host, &app, "core.kubefed.io", "v1alpha1", "PropagatedVersion", "propagatedversions");
-            get_dynamic(&pv, "deployment-web").await["status"]["overridesVersion"].as_str().is_some_and(|v| !v.is_empty())
+            let pv = dynamic_api(
+                &host,
+                &app,
+                "core.kubefed.io",
+                "v1alpha1",
+                "PropagatedVersion",
+                "propagatedversions",
+            );
+            get_dynamic(&pv, "deployment-web").await["status"]["overridesVersion"]
+                .as_str()
+                .is_some_and(|v| !v.is_empty())
         }
     })
     .await;
@@ -385,29 +628,68 @@ async fn swap_from_go_controller_rewrites_nothing() {
     async fn member_rvs(members: &[Client; 2], app: &str) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         for (i, m) in members.iter().enumerate() {
-            out.insert(format!("member{} ns", i + 1), rv::<Namespace>(m, None, app).await);
-            out.insert(format!("member{} cm", i + 1), rv::<ConfigMap>(m, Some(app), "settings").await);
-            out.insert(format!("member{} secret", i + 1), rv::<Secret>(m, Some(app), "creds").await);
-            out.insert(format!("member{} deploy", i + 1), rv::<Deployment>(m, Some(app), "web").await);
+            out.insert(
+                format!("member{} ns", i + 1),
+                rv::<Namespace>(m, None, app).await,
+            );
+            out.insert(
+                format!("member{} cm", i + 1),
+                rv::<ConfigMap>(m, Some(app), "settings").await,
+            );
+            out.insert(
+                format!("member{} secret", i + 1),
+                rv::<Secret>(m, Some(app), "creds").await,
+            );
+            out.insert(
+                format!("member{} deploy", i + 1),
+                rv::<Deployment>(m, Some(app), "web").await,
+            );
         }
         out
     }
     let before = member_rvs(&members, &app).await;
-    assert!(before.values().all(|v| !v.is_empty()), "Go did not propagate everything: {before:?}");
-    let pv = dynamic_api(&host, &app, "core.kubefed.io", "v1alpha1", "PropagatedVersion", "propagatedversions");
+    assert!(
+        before.values().all(|v| !v.is_empty()),
+        "Go did not propagate everything: {before:?}"
+    );
+    let pv = dynamic_api(
+        &host,
+        &app,
+        "core.kubefed.io",
+        "v1alpha1",
+        "PropagatedVersion",
+        "propagatedversions",
+    );
     let mut go_versions = BTreeMap::new();
     for (kind, name, lower) in kinds {
         let fed = get_dynamic(&fed_api(&host, &app, kind), name).await;
         let v = get_dynamic(&pv, &format!("{lower}-{name}")).await;
         // Our hashes of the same objects equal Go's.
-        assert_eq!(v["status"]["templateVersion"], gojson::template_version(&fed), "{kind} template hash");
-        assert_eq!(v["status"]["overridesVersion"], gojson::overrides_version(&fed), "{kind} overrides hash");
-        go_versions.insert(lower, (v["status"].clone(), v["metadata"]["resourceVersion"].clone()));
+        assert_eq!(
+            v["status"]["templateVersion"],
+            gojson::template_version(&fed),
+            "{kind} template hash"
+        );
+        assert_eq!(
+            v["status"]["overridesVersion"],
+            gojson::overrides_version(&fed),
+            "{kind} overrides hash"
+        );
+        go_versions.insert(
+            lower,
+            (
+                v["status"].clone(),
+                v["metadata"]["resourceVersion"].clone(),
+            ),
+        );
     }
     let go_status: BTreeMap<&str, Value> = {
         let mut m = BTreeMap::new();
         for (kind, name, _) in kinds {
-            m.insert(kind, normalized_status(&get_dynamic(&fed_api(&host, &app, kind), name).await["status"]));
+            m.insert(
+                kind,
+                normalized_status(&get_dynamic(&fed_api(&host, &app, kind), name).await["status"]),
+            );
         }
         m
     };
@@ -416,35 +698,70 @@ async fn swap_from_go_controller_rewrites_nothing() {
     let (status, _) = go.terminate(Duration::from_secs(10));
     assert!(status.is_some(), "Go controller did not stop");
     let mut ours = Controller::start_rust(&scratch.kubeconfig, &kf, &[]);
-    eventually(Duration::from_secs(30), "our controller running every type", || {
-        let log = ours.log();
-        async move { log.matches("Starting sync controller").count() >= 4 }
-    })
+    eventually(
+        Duration::from_secs(30),
+        "our controller running every type",
+        || {
+            let log = ours.log();
+            async move { log.matches("Starting sync controller").count() >= 4 }
+        },
+    )
     .await;
     // Time to reconcile everything (each object is reconciled at start).
     tokio::time::sleep(Duration::from_secs(5)).await;
     ours.assert_running();
     let after = member_rvs(&members, &app).await;
-    assert_eq!(before, after, "member objects were written again after the swap\n{}", ours.log_tail());
+    assert_eq!(
+        before,
+        after,
+        "member objects were written again after the swap\n{}",
+        ours.log_tail()
+    );
     for (kind, name, lower) in kinds {
         let v = get_dynamic(&pv, &format!("{lower}-{name}")).await;
         assert_eq!(
-            (v["status"].clone(), v["metadata"]["resourceVersion"].clone()),
+            (
+                v["status"].clone(),
+                v["metadata"]["resourceVersion"].clone()
+            ),
             go_versions[lower],
             "PropagatedVersion {lower}-{name} was rewritten"
         );
-        let ours_status = normalized_status(&get_dynamic(&fed_api(&host, &app, kind), name).await["status"]);
-        assert_eq!(ours_status, go_status[kind], "{kind} status differs after the swap");
+        let ours_status =
+            normalized_status(&get_dynamic(&fed_api(&host, &app, kind), name).await["status"]);
+        assert_eq!(
+            ours_status, go_status[kind],
+            "{kind} status differs after the swap"
+        );
     }
     // And ours carries on: a change propagates.
-    scratch.ok(&kf, &["federate", "configmaps", "settings", "-n", &app, "--override", "member2:/data/key=v3"]);
-    eventually(Duration::from_secs(10), "override change propagated by ours", || {
-        let (m2, app) = (members[1].clone(), app.clone());
-        async move { get_json::<ConfigMap>(&m2, Some(&app), "settings").await["data"]["key"] == "v3" }
-    })
+    scratch.ok(
+        &kf,
+        &[
+            "federate",
+            "configmaps",
+            "settings",
+            "-n",
+            &app,
+            "--override",
+            "member2:/data/key=v3",
+        ],
+    );
+    eventually(
+        Duration::from_secs(10),
+        "override change propagated by ours",
+        || {
+            let (m2, app) = (members[1].clone(), app.clone());
+            async move {
+                get_json::<ConfigMap>(&m2, Some(&app), "settings").await["data"]["key"] == "v3"
+            }
+        },
+    )
     .await;
     for m in &members {
-        let _ = Api::<Namespace>::all(m.clone()).delete(&app, &DeleteParams::default()).await;
+        let _ = Api::<Namespace>::all(m.clone())
+            .delete(&app, &DeleteParams::default())
+            .await;
     }
 }
 
@@ -481,23 +798,41 @@ async fn leader_election_hands_over_to_the_standby() {
     )
     .unwrap();
     let config = config.to_str().unwrap().to_string();
-    let mut first = Controller::start_rust(&scratch.kubeconfig, &kf, &["--kubefed-config", &config]);
+    let mut first =
+        Controller::start_rust(&scratch.kubeconfig, &kf, &["--kubefed-config", &config]);
     eventually(Duration::from_secs(20), "first replica leads", || {
         let log = first.log();
         async move { log.contains("promoted as leader") }
     })
     .await;
-    let mut second = Controller::start_rust(&scratch.kubeconfig, &kf, &["--kubefed-config", &config]);
+    let mut second =
+        Controller::start_rust(&scratch.kubeconfig, &kf, &["--kubefed-config", &config]);
     tokio::time::sleep(Duration::from_secs(3)).await;
     second.assert_running();
-    assert!(!second.log().contains("promoted as leader"), "two leaders:\n{}", second.log_tail());
+    assert!(
+        !second.log().contains("promoted as leader"),
+        "two leaders:\n{}",
+        second.log_tail()
+    );
     // Both locks are held: the Lease, and the ConfigMap Go replicas use.
     let host = client_from(&scratch.kubeconfig, &scratch.name).await;
-    let lease = get_json::<k8s_openapi::api::coordination::v1::Lease>(&host, Some(&kf), "kubefed-controller-manager").await;
-    assert!(lease["spec"]["holderIdentity"].as_str().is_some_and(|h| !h.is_empty()), "{lease}");
+    let lease = get_json::<k8s_openapi::api::coordination::v1::Lease>(
+        &host,
+        Some(&kf),
+        "kubefed-controller-manager",
+    )
+    .await;
+    assert!(
+        lease["spec"]["holderIdentity"]
+            .as_str()
+            .is_some_and(|h| !h.is_empty()),
+        "{lease}"
+    );
     let lock = get_json::<ConfigMap>(&host, Some(&kf), "kubefed-controller-manager").await;
     assert!(
-        lock["metadata"]["annotations"]["control-plane.alpha.kubernetes.io/leader"].as_str().is_some_and(|r| r.contains(lease["spec"]["holderIdentity"].as_str().unwrap())),
+        lock["metadata"]["annotations"]["control-plane.alpha.kubernetes.io/leader"]
+            .as_str()
+            .is_some_and(|r| r.contains(lease["spec"]["holderIdentity"].as_str().unwrap())),
         "ConfigMap lock: {lock}"
     );
 
@@ -509,26 +844,49 @@ async fn leader_election_hands_over_to_the_standby() {
         async move { log.contains("promoted as leader") }
     })
     .await;
-    eprintln!("controller: standby promoted {} ms after the leader was killed (lease 4 s)", took.as_millis());
+    eprintln!(
+        "controller: standby promoted {} ms after the leader was killed (lease 4 s)",
+        took.as_millis()
+    );
 
     // And propagates.
     let app = unique("kf-leaderapp");
     create_namespace(&host, &app).await;
-    create::<ConfigMap>(&host, &app, json!({"metadata": {"name": "c"}, "data": {"k": "v"}})).await;
+    create::<ConfigMap>(
+        &host,
+        &app,
+        json!({"metadata": {"name": "c"}, "data": {"k": "v"}}),
+    )
+    .await;
     scratch.ok(&kf, &["federate", "namespaces", &app, "--contents"]);
     let member1 = client("member1").await;
-    eventually(Duration::from_secs(30), "ConfigMap propagated by the new leader", || {
-        let (m, app) = (member1.clone(), app.clone());
-        async move { !get_json::<ConfigMap>(&m, Some(&app), "c").await.is_null() }
-    })
+    eventually(
+        Duration::from_secs(30),
+        "ConfigMap propagated by the new leader",
+        || {
+            let (m, app) = (member1.clone(), app.clone());
+            async move { !get_json::<ConfigMap>(&m, Some(&app), "c").await.is_null() }
+        },
+    )
     .await;
     second.assert_running();
     // SIGTERM releases the lease at once, so a successor need not wait for it to expire.
     let (status, _) = second.terminate(Duration::from_secs(10));
     assert!(status.is_some_and(|s| s.success()), "{}", second.log_tail());
-    let lease = get_json::<k8s_openapi::api::coordination::v1::Lease>(&host, Some(&kf), "kubefed-controller-manager").await;
-    assert_eq!(lease["spec"]["holderIdentity"].as_str().unwrap_or_default(), "", "lease not released: {lease}");
-    let _ = Api::<Namespace>::all(member1).delete(&app, &DeleteParams::default()).await;
+    let lease = get_json::<k8s_openapi::api::coordination::v1::Lease>(
+        &host,
+        Some(&kf),
+        "kubefed-controller-manager",
+    )
+    .await;
+    assert_eq!(
+        lease["spec"]["holderIdentity"].as_str().unwrap_or_default(),
+        "",
+        "lease not released: {lease}"
+    );
+    let _ = Api::<Namespace>::all(member1)
+        .delete(&app, &DeleteParams::default())
+        .await;
 }
 
 /// A cluster whose endpoint does not answer and one whose configuration cannot be read are
@@ -542,13 +900,28 @@ async fn unreachable_and_malformed_clusters_block_nothing() {
     scratch.ok(&kf, &["join", "member1", "--cluster-context", "member1"]);
     scratch.ok(&kf, &["enable", "configmaps", "namespaces"]);
     let secrets = Api::<Secret>::namespaced(host.clone(), &kf);
-    let secret: Secret = serde_json::from_value(json!({"metadata": {"name": "broken-token"}, "data": {"token": "dG9rZW4="}})).unwrap();
-    secrets.create(&PostParams::default(), &secret).await.unwrap();
+    let secret: Secret = serde_json::from_value(
+        json!({"metadata": {"name": "broken-token"}, "data": {"token": "dG9rZW4="}}),
+    )
+    .unwrap();
+    secrets
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
     let kfcs = Api::<KubeFedCluster>::namespaced(host.clone(), &kf);
     for (name, spec) in [
-        ("unreachable", json!({"apiEndpoint": "https://127.0.0.1:1", "secretRef": {"name": "broken-token"}})),
-        ("nosecret", json!({"apiEndpoint": "https://127.0.0.1:2", "secretRef": {"name": "does-not-exist"}})),
-        ("oddtls", json!({"apiEndpoint": "https://127.0.0.1:3", "secretRef": {"name": "broken-token"}, "disabledTLSValidations": ["Bogus"]})),
+        (
+            "unreachable",
+            json!({"apiEndpoint": "https://127.0.0.1:1", "secretRef": {"name": "broken-token"}}),
+        ),
+        (
+            "nosecret",
+            json!({"apiEndpoint": "https://127.0.0.1:2", "secretRef": {"name": "does-not-exist"}}),
+        ),
+        (
+            "oddtls",
+            json!({"apiEndpoint": "https://127.0.0.1:3", "secretRef": {"name": "broken-token"}, "disabledTLSValidations": ["Bogus"]}),
+        ),
     ] {
         let kfc: KubeFedCluster = serde_json::from_value(json!({"metadata": {"name": name}, "spec": spec})).unwrap_or_else(|_| {
             // `Bogus` is not a TLS validation our type knows: write it untyped.
@@ -556,7 +929,13 @@ async fn unreachable_and_malformed_clusters_block_nothing() {
         });
         kfcs.create(&PostParams::default(), &kfc).await.unwrap();
         if name == "oddtls" {
-            kfcs.patch(name, &PatchParams::default(), &Patch::Merge(json!({"spec": {"disabledTLSValidations": ["Bogus"]}}))).await.unwrap();
+            kfcs.patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"disabledTLSValidations": ["Bogus"]}})),
+            )
+            .await
+            .unwrap();
         }
     }
     let mut controller = Controller::start_rust(&scratch.kubeconfig, &kf, &[]);
@@ -567,7 +946,13 @@ async fn unreachable_and_malformed_clusters_block_nothing() {
             for k in kfcs.list(&ListParams::default()).await.unwrap() {
                 let v = serde_json::to_value(&k).unwrap();
                 let c = &v["status"]["conditions"][0];
-                got.insert(k.name_any(), (c["type"].as_str().unwrap_or("-").to_string(), c["reason"].as_str().unwrap_or("-").to_string()));
+                got.insert(
+                    k.name_any(),
+                    (
+                        c["type"].as_str().unwrap_or("-").to_string(),
+                        c["reason"].as_str().unwrap_or("-").to_string(),
+                    ),
+                );
             }
             got.get("member1").map(|c| c.0.as_str()) == Some("Ready")
                 && got.get("unreachable").map(|c| c.1.as_str()) == Some("ClusterNotReachable")
@@ -576,17 +961,29 @@ async fn unreachable_and_malformed_clusters_block_nothing() {
         }
     })
     .await;
-    eprintln!("controller: conditions reported within {} ms", conditions.as_millis());
+    eprintln!(
+        "controller: conditions reported within {} ms",
+        conditions.as_millis()
+    );
 
     let app = unique("kf-brokenapp");
     create_namespace(&host, &app).await;
-    create::<ConfigMap>(&host, &app, json!({"metadata": {"name": "c"}, "data": {"k": "v"}})).await;
+    create::<ConfigMap>(
+        &host,
+        &app,
+        json!({"metadata": {"name": "c"}, "data": {"k": "v"}}),
+    )
+    .await;
     scratch.ok(&kf, &["federate", "namespaces", &app, "--contents"]);
     let member1 = client("member1").await;
-    eventually(Duration::from_secs(20), "ConfigMap on member1 despite the broken clusters", || {
-        let (m, app) = (member1.clone(), app.clone());
-        async move { get_json::<ConfigMap>(&m, Some(&app), "c").await["data"]["k"] == "v" }
-    })
+    eventually(
+        Duration::from_secs(20),
+        "ConfigMap on member1 despite the broken clusters",
+        || {
+            let (m, app) = (member1.clone(), app.clone());
+            async move { get_json::<ConfigMap>(&m, Some(&app), "c").await["data"]["k"] == "v" }
+        },
+    )
     .await;
     let fed_cm = fed_api(&host, &app, "FederatedConfigMap");
     eventually(Duration::from_secs(10), "status names the clusters that are not ready", || {
@@ -601,20 +998,51 @@ async fn unreachable_and_malformed_clusters_block_nothing() {
     })
     .await;
     // An update still reaches member1.
-    scratch.ok(&kf, &["federate", "configmaps", "c", "-n", &app, "--override", "member1:/data/k=v2"]);
+    scratch.ok(
+        &kf,
+        &[
+            "federate",
+            "configmaps",
+            "c",
+            "-n",
+            &app,
+            "--override",
+            "member1:/data/k=v2",
+        ],
+    );
     eventually(Duration::from_secs(10), "update on member1", || {
         let (m, app) = (member1.clone(), app.clone());
         async move { get_json::<ConfigMap>(&m, Some(&app), "c").await["data"]["k"] == "v2" }
     })
     .await;
     // Deletion of an object placed on member1 only completes.
-    scratch.ok(&kf, &["federate", "configmaps", "c", "-n", &app, "--clusters", "member1"]);
+    scratch.ok(
+        &kf,
+        &[
+            "federate",
+            "configmaps",
+            "c",
+            "-n",
+            &app,
+            "--clusters",
+            "member1",
+        ],
+    );
     fed_cm.delete("c", &DeleteParams::default()).await.unwrap();
-    eventually(Duration::from_secs(15), "deleted from member1 and the host", || {
-        let (m, app, api) = (member1.clone(), app.clone(), fed_cm.clone());
-        async move { get_json::<ConfigMap>(&m, Some(&app), "c").await.is_null() && get_dynamic(&api, "c").await.is_null() }
-    })
+    eventually(
+        Duration::from_secs(15),
+        "deleted from member1 and the host",
+        || {
+            let (m, app, api) = (member1.clone(), app.clone(), fed_cm.clone());
+            async move {
+                get_json::<ConfigMap>(&m, Some(&app), "c").await.is_null()
+                    && get_dynamic(&api, "c").await.is_null()
+            }
+        },
+    )
     .await;
     controller.assert_running();
-    let _ = Api::<Namespace>::all(member1).delete(&app, &DeleteParams::default()).await;
+    let _ = Api::<Namespace>::all(member1)
+        .delete(&app, &DeleteParams::default())
+        .await;
 }

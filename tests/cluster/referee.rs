@@ -761,7 +761,9 @@ impl Controller {
     /// Our `kubefedctl controller-manager` with the same flags (`extra` appended).
     pub(crate) fn start_rust(kubeconfig: &Path, ns: &str, extra: &[&str]) -> Controller {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kubefedctl"));
-        cmd.arg("controller-manager").env("NO_COLOR", "1").env_remove("RUST_LOG");
+        cmd.arg("controller-manager")
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG");
         Controller::start_program(cmd, kubeconfig, ns, extra)
     }
 
@@ -804,7 +806,10 @@ impl Controller {
     }
 
     /// SIGTERM, then wait for the exit (at most `limit`); returns the exit status and time.
-    pub(crate) fn terminate(&mut self, limit: Duration) -> (Option<std::process::ExitStatus>, Duration) {
+    pub(crate) fn terminate(
+        &mut self,
+        limit: Duration,
+    ) -> (Option<std::process::ExitStatus>, Duration) {
         let start = Instant::now();
         let _ = std::process::Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])

@@ -33,7 +33,7 @@ use tracing::{debug, info, warn};
 use crate::api::Scope;
 use crate::controller::cluster::{Member, Registry};
 use crate::controller::config::Settings;
-use crate::controller::metrics::Metrics;
+use crate::controller::metrics::{Metrics, ReconcileResult};
 use crate::controller::sync::resource::{
     self, MANAGED_LABEL, SYNC_FINALIZER, TypeSpec, managed_false, object_for_cluster,
 };
@@ -102,7 +102,12 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> Result<()> {
     let target_ns = settings.target_namespace().map(str::to_string);
-    let fed_api = dynamic_api(&host, &ty.federated, ty.federated_namespaced, target_ns.as_deref());
+    let fed_api = dynamic_api(
+        &host,
+        &ty.federated,
+        ty.federated_namespaced,
+        target_ns.as_deref(),
+    );
     let versions = VersionCache::load(host.clone(), ty.clone(), target_ns.as_deref())
         .await
         .with_context(|| format!("type `{}`", ty.name))?;
@@ -111,8 +116,9 @@ pub async fn run(
     let (all_tx, all_rx) = mpsc::unbounded_channel::<()>();
 
     let concurrency = settings.sync_concurrency.max(MIN_WORKERS);
-    let controller = Controller::new_with(fed_api, watcher::Config::default(), ty.federated.clone())
-        .with_config(controller::Config::default().concurrency(concurrency as u16));
+    let controller =
+        Controller::new_with(fed_api, watcher::Config::default(), ty.federated.clone())
+            .with_config(controller::Config::default().concurrency(concurrency as u16));
     let federated_store = controller.store();
 
     let federated_namespaces = ty.federated_namespace.as_ref().map(|ar| {
@@ -214,6 +220,8 @@ pub async fn run(
     }
 
     info!(r#type = %ty.name, "Starting sync controller for {}", ty.federated.kind);
+    ctx.metrics
+        .controller_started(&ty.federated.kind.to_lowercase(), concurrency);
     let shutdown = cancel.clone();
     controller
         .reconcile_on(tokio_stream_from(member_rx))
@@ -251,7 +259,10 @@ fn dynamic_api(
 
 impl Ctx {
     /// Bring the member caches in line with the registry; true when the set changed.
-    fn refresh_members(self: &Arc<Self>, member_tx: &mpsc::UnboundedSender<ObjectRef<DynamicObject>>) -> bool {
+    fn refresh_members(
+        self: &Arc<Self>,
+        member_tx: &mpsc::UnboundedSender<ObjectRef<DynamicObject>>,
+    ) -> bool {
         let wanted: BTreeMap<String, Member> = self
             .registry
             .snapshot()
@@ -298,7 +309,12 @@ impl Ctx {
         tx: mpsc::UnboundedSender<ObjectRef<DynamicObject>>,
     ) -> MemberCache {
         let target_ns = self.settings.target_namespace();
-        let api = dynamic_api(&client, &self.ty.target, self.ty.target_namespaced, target_ns);
+        let api = dynamic_api(
+            &client,
+            &self.ty.target,
+            self.ty.target_namespaced,
+            target_ns,
+        );
         let writer = reflector::store::Writer::new(self.ty.target.clone());
         let reader = writer.as_reader();
         let config = watcher::Config::default().labels(&format!("{MANAGED_LABEL}=true"));
@@ -365,7 +381,13 @@ impl Ctx {
         }
         if is_ready(&self.federated) && self.federated.get(&key).is_none() {
             if object.metadata.deletion_timestamp.is_none()
-                && object.metadata.labels.as_ref().and_then(|l| l.get(MANAGED_LABEL)).map(String::as_str) == Some("true")
+                && object
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(MANAGED_LABEL))
+                    .map(String::as_str)
+                    == Some("true")
             {
                 let ctx = self.clone();
                 let cluster = cluster.to_string();
@@ -413,7 +435,10 @@ impl Ctx {
         let name = object.metadata.name.clone().unwrap_or_default();
         let api = self.member_api(cluster, object.metadata.namespace.as_deref())?;
         let patch = json!({"metadata": {"labels": {MANAGED_LABEL: null}}});
-        match api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+        match api
+            .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
             Err(e) => Err(anyhow!(e)).with_context(|| {
@@ -455,7 +480,10 @@ where
     K::DynamicType: std::hash::Hash + Eq + Clone,
 {
     use futures::FutureExt as _;
-    store.wait_until_ready().now_or_never().is_some_and(|r| r.is_ok())
+    store
+        .wait_until_ready()
+        .now_or_never()
+        .is_some_and(|r| r.is_ok())
 }
 
 fn display_key(namespace: Option<&str>, name: &str) -> String {
@@ -479,9 +507,9 @@ impl Ctx {
     /// Per-object backoff, 1 s doubling to 60 s, reset by a successful reconcile.
     fn next_backoff(&self, key: &ObjectRef<DynamicObject>) -> Duration {
         let mut backoff = self.backoff.lock().unwrap_or_else(|e| e.into_inner());
-        let next = backoff
-            .get(key)
-            .map_or(Duration::from_secs(1), |d| (*d * 2).min(Duration::from_secs(60)));
+        let next = backoff.get(key).map_or(Duration::from_secs(1), |d| {
+            (*d * 2).min(Duration::from_secs(60))
+        });
         backoff.insert(key.clone(), next);
         next
     }
@@ -498,7 +526,10 @@ impl Ctx {
 enum Op {
     /// Create `desired`; on AlreadyExists adopt, rebuilding with these overrides.
     Create(Value, Option<Vec<overrides::Override>>),
-    Update { desired: Value, cached: Value },
+    Update {
+        desired: Value,
+        cached: Value,
+    },
     Delete,
     RemoveLabel,
     /// A status without a write (ClusterNotReady, WaitingForRemoval, a build error, ...).
@@ -535,11 +566,16 @@ async fn reconcile(object: Arc<DynamicObject>, ctx: Arc<Ctx>) -> Result<Action, 
     let key = ObjectRef::from_obj_with(object.as_ref(), ctx.ty.federated.clone());
     let result = reconcile_inner(&object, &ctx).await;
     let label = match &result {
-        Ok(_) => "success",
-        Err(_) => "error",
+        Ok(_) => ReconcileResult::Success,
+        Err(_) => ReconcileResult::Error,
     };
+    ctx.metrics.reconcile_done(
+        &ctx.ty.federated.kind.to_lowercase(),
+        label,
+        start.elapsed(),
+    );
     ctx.metrics
-        .observe_reconcile(&ctx.ty.federated.kind.to_lowercase(), label, start.elapsed());
+        .observe_reconcile_federated_resources(start.elapsed());
     if result.is_ok() {
         ctx.reset_backoff(&key);
     }
@@ -567,7 +603,7 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
             .as_ref()
             .and_then(|s| s.get(&ObjectRef::new(&name)));
         if host_ns.is_none_or(|ns| ns.metadata.deletion_timestamp.is_some())
-            && ctx.host_namespaces.as_ref().is_some_and(|s| is_ready(s))
+            && ctx.host_namespaces.as_ref().is_some_and(is_ready)
             && object.metadata.deletion_timestamp.is_none()
         {
             return Ok(Action::await_change());
@@ -597,18 +633,31 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
     let (selected, not_federated) = match placed {
         Ok(p) => p,
         Err(message) => {
-            ctx.event(object, EventType::Warning, "ComputePlacementFailed", message.clone()).await;
-            write_status(object, &federated, ctx, AggregateReason::ComputePlacementFailed, BTreeMap::new()).await?;
+            ctx.event(
+                object,
+                EventType::Warning,
+                "ComputePlacementFailed",
+                message.clone(),
+            )
+            .await;
+            write_status(
+                object,
+                &federated,
+                ctx,
+                AggregateReason::ComputePlacementFailed,
+                BTreeMap::new(),
+            )
+            .await?;
             return Ok(Action::await_change());
         }
     };
-    let cluster_overrides = match overrides::parse(&federated) {
-        Ok(o) => Ok(o),
-        Err(message) => Err(message),
-    };
-    let recorded = ctx
-        .versions
-        .get(namespace.as_deref(), &name, &template_version, &overrides_version);
+    let cluster_overrides = overrides::parse(&federated);
+    let recorded = ctx.versions.get(
+        namespace.as_deref(),
+        &name,
+        &template_version,
+        &overrides_version,
+    );
     let host_ns_uid = host_namespace_uid(ctx, &name);
 
     // Decide each cluster's operation from the caches.
@@ -620,13 +669,19 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
         let is_selected = selected.contains(&cluster);
         if !member.ready {
             if is_selected {
-                ops.push((cluster, Op::Report(PropagationStatus::ClusterNotReady, None)));
+                ops.push((
+                    cluster,
+                    Op::Report(PropagationStatus::ClusterNotReady, None),
+                ));
             }
             continue;
         }
         let Some(cache) = ctx.member(&cluster) else {
             if is_selected {
-                ops.push((cluster, Op::Report(PropagationStatus::ClusterNotReady, None)));
+                ops.push((
+                    cluster,
+                    Op::Report(PropagationStatus::ClusterNotReady, None),
+                ));
             }
             continue;
         };
@@ -634,7 +689,8 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
         match state {
             CacheState::Synced => {}
             CacheState::Syncing | CacheState::Failed(_)
-                if cache.started.elapsed() < ctx.settings.cache_sync_timeout.min(Duration::from_secs(30)) =>
+                if cache.started.elapsed()
+                    < ctx.settings.cache_sync_timeout.min(Duration::from_secs(30)) =>
             {
                 if let CacheState::Failed(reason) = &state {
                     debug!(cluster = %cluster, "member cache not synced yet: {reason}");
@@ -648,16 +704,19 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
                         CacheState::Failed(r) => r,
                         _ => "the member watch has not listed the objects yet".into(),
                     };
-                    ops.push((cluster, Op::Report(PropagationStatus::CachedRetrievalFailed, Some(reason))));
+                    ops.push((
+                        cluster,
+                        Op::Report(PropagationStatus::CachedRetrievalFailed, Some(reason)),
+                    ));
                 }
                 continue;
             }
         }
         let mut target_key = ObjectRef::new_with(&name, ctx.ty.target.clone());
-        if ctx.ty.target_namespaced {
-            if let Some(ns) = &namespace {
-                target_key = target_key.within(ns);
-            }
+        if ctx.ty.target_namespaced
+            && let Some(ns) = &namespace
+        {
+            target_key = target_key.within(ns);
         }
         let cached = cache
             .store
@@ -667,7 +726,10 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
             match cached {
                 None => {}
                 Some(c) if !c["metadata"]["deletionTimestamp"].is_null() => {
-                    ops.push((cluster, Op::Report(PropagationStatus::WaitingForRemoval, None)));
+                    ops.push((
+                        cluster,
+                        Op::Report(PropagationStatus::WaitingForRemoval, None),
+                    ));
                 }
                 Some(c) if is_host_namespace(&c, host_ns_uid.as_deref()) => {
                     ops.push((cluster, Op::RemoveLabel));
@@ -679,7 +741,13 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
         let for_cluster = match &cluster_overrides {
             Ok(o) => o.get(&cluster).map(Vec::as_slice),
             Err(message) => {
-                ops.push((cluster, Op::Report(PropagationStatus::ApplyOverridesFailed, Some(message.clone()))));
+                ops.push((
+                    cluster,
+                    Op::Report(
+                        PropagationStatus::ApplyOverridesFailed,
+                        Some(message.clone()),
+                    ),
+                ));
                 continue;
             }
         };
@@ -688,7 +756,9 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
             Ok((desired, dropped)) => {
                 dropped_fields.extend(dropped);
                 match cached {
-                    None => ops.push((cluster, Op::Create(desired, for_cluster.map(<[_]>::to_vec)))),
+                    None => {
+                        ops.push((cluster, Op::Create(desired, for_cluster.map(<[_]>::to_vec))))
+                    }
                     Some(cached) => ops.push((cluster, Op::Update { desired, cached })),
                 }
             }
@@ -715,7 +785,15 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
             let start = Instant::now();
             let outcome = match tokio::time::timeout(
                 OPERATION_TIMEOUT,
-                run_op(&ctx, &cluster, &federated, &name, op, recorded.as_deref(), host_ns_uid.as_deref()),
+                run_op(
+                    &ctx,
+                    &cluster,
+                    federated,
+                    &name,
+                    op,
+                    recorded.as_deref(),
+                    host_ns_uid.as_deref(),
+                ),
             )
             .await
             {
@@ -746,13 +824,16 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
             wrote.push(format!("{action} in `{cluster}`"));
         }
         if let Some(message) = &outcome.message {
-            failures.push(format!("{cluster}: {} ({message})", outcome.status.as_str()));
+            failures.push(format!(
+                "{cluster}: {} ({message})",
+                outcome.status.as_str()
+            ));
         }
         recoverable |= outcome.status.is_recoverable();
         if !outcome.drop {
-            let remote_status = outcome
-                .remote_status
-                .filter(|_| ctx.settings.raw_resource_status_collection && ctx.ty.status_collection);
+            let remote_status = outcome.remote_status.filter(|_| {
+                ctx.settings.raw_resource_status_collection && ctx.ty.status_collection
+            });
             clusters.insert(
                 cluster,
                 ClusterStatus {
@@ -772,7 +853,13 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
         } else {
             "UpdateInCluster"
         };
-        ctx.event(object, EventType::Normal, reason, format!("{} {}: {}", ctx.ty.target.kind, shown, wrote.join(", "))).await;
+        ctx.event(
+            object,
+            EventType::Normal,
+            reason,
+            format!("{} {}: {}", ctx.ty.target.kind, shown, wrote.join(", ")),
+        )
+        .await;
     }
     if !failures.is_empty() {
         warn!(r#type = %ctx.ty.name, object = %shown, "{}", failures.join("; "));
@@ -780,7 +867,13 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
 
     if let Err(e) = ctx
         .versions
-        .update(&federated, &template_version, &overrides_version, &selected, &versions)
+        .update(
+            &federated,
+            &template_version,
+            &overrides_version,
+            &selected,
+            &versions,
+        )
         .await
     {
         warn!(r#type = %ctx.ty.name, object = %shown, "{e:#}");
@@ -807,13 +900,16 @@ fn compute_placement(
     if !ctx.ty.target_namespaced || ctx.ty.is_namespace() {
         return placement::selected_clusters(spec, clusters, false).map(|s| (s, false));
     }
-    let ns = federated["metadata"]["namespace"].as_str().unwrap_or_default();
+    let ns = federated["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or_default();
     let fedns = ctx.federated_namespaces.as_ref().and_then(|store| {
         let ar = ctx.ty.federated_namespace.clone()?;
         store.get(&ObjectRef::new_with(ns, ar).within(ns))
     });
     let fedns_spec = fedns.map(|o| o.data["spec"].clone());
-    let p = placement::namespaced_placement(spec, fedns_spec.as_ref(), clusters, ctx.settings.scope)?;
+    let p =
+        placement::namespaced_placement(spec, fedns_spec.as_ref(), clusters, ctx.settings.scope)?;
     let not_federated = p.namespace_not_federated && ctx.settings.scope == Scope::Cluster;
     Ok((p.clusters, not_federated))
 }
@@ -853,7 +949,16 @@ async fn run_op(
             ..Outcome::status(status)
         },
         Op::Create(desired, overrides) => {
-            create(ctx, &api, federated, name, desired, overrides.as_deref(), host_ns_uid).await
+            create(
+                ctx,
+                &api,
+                federated,
+                name,
+                desired,
+                overrides.as_deref(),
+                host_ns_uid,
+            )
+            .await
         }
         Op::Update { desired, cached } => update(&api, name, desired, &cached, recorded).await,
         Op::Delete => match api.delete(name, &DeleteParams::default()).await {
@@ -872,7 +977,10 @@ async fn run_op(
         },
         Op::RemoveLabel => {
             let patch = json!({"metadata": {"labels": {MANAGED_LABEL: null}}});
-            match api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+            match api
+                .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+            {
                 Ok(_) => Outcome {
                     drop: true,
                     wrote: Some("unlabelled"),
@@ -924,7 +1032,10 @@ async fn create(
                 ..Outcome::status(PropagationStatus::Ok)
             }
         }
-        Err(kube::Error::Api(e)) if e.reason == "AlreadyExists" || (ctx.ty.is_namespace() && e.reason == "ServerTimeout") => {
+        Err(kube::Error::Api(e))
+            if e.reason == "AlreadyExists"
+                || (ctx.ty.is_namespace() && e.reason == "ServerTimeout") =>
+        {
             // Adoption: a pre-existing object is not in the cache (it has no managed label).
             let existing = match api.get(name).await {
                 Ok(o) => serde_json::to_value(&o).unwrap_or_default(),
@@ -967,7 +1078,9 @@ async fn update(
 ) -> Outcome {
     if managed_false(cached) {
         return Outcome {
-            message: Some("Unable to manage the object which has label kubefed.io/managed: false".into()),
+            message: Some(
+                "Unable to manage the object which has label kubefed.io/managed: false".into(),
+            ),
             ..Outcome::status(PropagationStatus::ManagedLabelFalse)
         };
     }
@@ -1016,7 +1129,11 @@ async fn ensure_finalizer(object: &DynamicObject, ctx: &Ctx) -> Result<()> {
 
 /// Set the finalizers with the object's resourceVersion as precondition (upstream's merge
 /// patch carries none and can drop a finalizer another controller added meanwhile).
-async fn patch_finalizers(object: &DynamicObject, ctx: &Ctx, finalizers: Vec<String>) -> Result<()> {
+async fn patch_finalizers(
+    object: &DynamicObject,
+    ctx: &Ctx,
+    finalizers: Vec<String>,
+) -> Result<()> {
     let api = dynamic_api(
         &ctx.host,
         &ctx.ty.federated,
@@ -1075,7 +1192,11 @@ async fn write_status(
     );
     let name = object.metadata.name.clone().unwrap_or_default();
     match api
-        .patch_status(&name, &PatchParams::default(), &Patch::Merge(&json!({"status": status})))
+        .patch_status(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"status": status})),
+        )
         .await
     {
         Ok(_) => Ok(()),
@@ -1092,7 +1213,11 @@ async fn write_status(
 
 /// Deletion (Go: `ensureDeletion`): orphan (finalizer first, then unlabel), or delete the
 /// member copies and remove the finalizer once none is left.
-async fn ensure_deletion(object: &DynamicObject, federated: &Value, ctx: &Arc<Ctx>) -> Result<Action> {
+async fn ensure_deletion(
+    object: &DynamicObject,
+    federated: &Value,
+    ctx: &Arc<Ctx>,
+) -> Result<Action> {
     let name = object.metadata.name.clone().unwrap_or_default();
     let namespace = object.metadata.namespace.clone();
     ctx.versions.forget(namespace.as_deref(), &name);
@@ -1100,7 +1225,10 @@ async fn ensure_deletion(object: &DynamicObject, federated: &Value, ctx: &Arc<Ct
     if !finalizers.iter().any(|f| f == SYNC_FINALIZER) {
         return Ok(Action::await_change());
     }
-    let remaining: Vec<String> = finalizers.into_iter().filter(|f| f != SYNC_FINALIZER).collect();
+    let remaining: Vec<String> = finalizers
+        .into_iter()
+        .filter(|f| f != SYNC_FINALIZER)
+        .collect();
     let shown = display_key(namespace.as_deref(), &name);
     let members = ctx.registry.snapshot();
     let host_ns_uid = host_namespace_uid(ctx, &name);
@@ -1108,8 +1236,10 @@ async fn ensure_deletion(object: &DynamicObject, federated: &Value, ctx: &Arc<Ct
     // The copies this controller can see, in every ready cluster.
     let mut copies: Vec<(String, Value)> = Vec::new();
     let mut not_ready: Vec<String> = Vec::new();
-    let labels: Vec<(String, BTreeMap<String, String>)> =
-        members.iter().map(|m| (m.name.clone(), m.labels.clone())).collect();
+    let labels: Vec<(String, BTreeMap<String, String>)> = members
+        .iter()
+        .map(|m| (m.name.clone(), m.labels.clone()))
+        .collect();
     let cluster_labels: Vec<placement::ClusterLabels<'_>> = labels
         .iter()
         .map(|(name, labels)| placement::ClusterLabels { name, labels })
@@ -1119,7 +1249,9 @@ async fn ensure_deletion(object: &DynamicObject, federated: &Value, ctx: &Arc<Ct
         .unwrap_or_default();
     for member in &members {
         let cache = ctx.member(&member.name);
-        let synced = cache.as_ref().is_some_and(|c| *c.state.borrow() == CacheState::Synced);
+        let synced = cache
+            .as_ref()
+            .is_some_and(|c| *c.state.borrow() == CacheState::Synced);
         if !member.ready || !synced {
             if selected.contains(&member.name) {
                 not_ready.push(member.name.clone());
@@ -1127,13 +1259,16 @@ async fn ensure_deletion(object: &DynamicObject, federated: &Value, ctx: &Arc<Ct
             continue;
         }
         let mut key = ObjectRef::new_with(&name, ctx.ty.target.clone());
-        if ctx.ty.target_namespaced {
-            if let Some(ns) = &namespace {
-                key = key.within(ns);
-            }
+        if ctx.ty.target_namespaced
+            && let Some(ns) = &namespace
+        {
+            key = key.within(ns);
         }
         if let Some(copy) = cache.and_then(|c| c.store.get(&key)) {
-            copies.push((member.name.clone(), serde_json::to_value(copy.as_ref()).unwrap_or_default()));
+            copies.push((
+                member.name.clone(),
+                serde_json::to_value(copy.as_ref()).unwrap_or_default(),
+            ));
         }
     }
 
@@ -1169,7 +1304,10 @@ async fn ensure_deletion(object: &DynamicObject, federated: &Value, ctx: &Arc<Ct
                 Err(kube::Error::Api(e)) if e.code == 404 => {}
                 Err(e) => {
                     return Err(anyhow!(e)).with_context(|| {
-                        format!("failed to delete {} `{shown}` in cluster `{cluster}`", ctx.ty.target.kind)
+                        format!(
+                            "failed to delete {} `{shown}` in cluster `{cluster}`",
+                            ctx.ty.target.kind
+                        )
                     });
                 }
             }
@@ -1184,17 +1322,32 @@ async fn ensure_deletion(object: &DynamicObject, federated: &Value, ctx: &Arc<Ct
         ));
     }
     if !waiting.is_empty() {
-        ctx.event(object, EventType::Normal, "WaitForRemovalInCluster", format!(
-            "Waiting for managed resources to be removed from the following clusters: {}",
-            waiting.join(", ")
-        )).await;
+        ctx.event(
+            object,
+            EventType::Normal,
+            "WaitForRemovalInCluster",
+            format!(
+                "Waiting for managed resources to be removed from the following clusters: {}",
+                waiting.join(", ")
+            ),
+        )
+        .await;
         return Ok(Action::requeue(Duration::from_secs(5)));
     }
     // Nothing cached: confirm with a read in each ready cluster that had it selected.
-    for member in members.iter().filter(|m| m.ready && selected.contains(&m.name)) {
+    for member in members
+        .iter()
+        .filter(|m| m.ready && selected.contains(&m.name))
+    {
         let api = ctx.member_api(&member.name, namespace.as_deref())?;
         if let Some(o) = api.get_opt(&name).await? {
-            let managed = o.metadata.labels.as_ref().and_then(|l| l.get(MANAGED_LABEL)).map(String::as_str) == Some("true");
+            let managed = o
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(MANAGED_LABEL))
+                .map(String::as_str)
+                == Some("true");
             if managed {
                 return Ok(Action::requeue(Duration::from_secs(1)));
             }

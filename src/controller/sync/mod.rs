@@ -6,11 +6,11 @@
 //! status). The I/O: [`dispatch`] (member writes), [`version`] ((Cluster)PropagatedVersions)
 //! and the reconcile loop in [`controller`].
 
+pub mod controller;
 pub mod gojson;
 pub mod overrides;
 pub mod placement;
+pub mod resource;
 pub mod retain;
 pub mod status;
-pub mod controller;
-pub mod resource;
 pub mod version;

@@ -57,7 +57,9 @@ impl TypeSpec {
         let t = &ftc.spec.target_type;
         let f = &ftc.spec.federated_type;
         if t.kind.is_empty() || t.version.is_empty() || f.kind.is_empty() || f.version.is_empty() {
-            bail!("FederatedTypeConfig `{name}` lacks a kind or version in its target or federated type");
+            bail!(
+                "FederatedTypeConfig `{name}` lacks a kind or version in its target or federated type"
+            );
         }
         let target_namespaced = t.scope == Scope::Namespaced;
         Ok(TypeSpec {
@@ -70,10 +72,7 @@ impl TypeSpec {
                 (true, Some(ns)) => Some(resource(&ns.spec.federated_type)),
                 _ => None,
             },
-            status_collection: ftc
-                .spec
-                .status_collection
-                .is_some_and(|m| m.is_enabled()),
+            status_collection: ftc.spec.status_collection.is_some_and(|m| m.is_enabled()),
         })
     }
 
@@ -96,12 +95,16 @@ impl TypeSpec {
 /// Go's `PluralName`: lowercase kind + `s`, `es` or `ies`.
 pub fn plural_name(kind: &str) -> String {
     let lower = kind.to_lowercase();
-    if lower.ends_with('s') || lower.ends_with('x') || lower.ends_with("ch") || lower.ends_with("sh")
+    if lower.ends_with('s')
+        || lower.ends_with('x')
+        || lower.ends_with("ch")
+        || lower.ends_with("sh")
     {
         format!("{lower}es")
-    } else if let Some(stem) = lower.strip_suffix('y').filter(|s| {
-        !s.ends_with(['a', 'e', 'i', 'o', 'u'])
-    }) {
+    } else if let Some(stem) = lower
+        .strip_suffix('y')
+        .filter(|s| !s.ends_with(['a', 'e', 'i', 'o', 'u']))
+    {
         format!("{stem}ies")
     } else {
         format!("{lower}s")
@@ -155,10 +158,7 @@ pub fn object_for_cluster(
                 dropped.push(DroppedField { reason, field });
             }
         }
-        metadata.insert(
-            "name".into(),
-            federated["metadata"]["name"].clone(),
-        );
+        metadata.insert("name".into(), federated["metadata"]["name"].clone());
         if ty.is_namespace() {
             metadata.remove("namespace");
         } else if let Some(ns) = federated["metadata"]["namespace"].as_str() {
@@ -344,7 +344,10 @@ mod tests {
     fn delete_option_annotation() {
         let fed = json!({"metadata": {"annotations": {DELETE_OPTION_ANNOTATION: "{\"propagationPolicy\":\"Orphan\",\"gracePeriodSeconds\":5}"}}});
         let p = delete_options(&fed).unwrap();
-        assert_eq!(p.propagation_policy, Some(kube::api::PropagationPolicy::Orphan));
+        assert_eq!(
+            p.propagation_policy,
+            Some(kube::api::PropagationPolicy::Orphan)
+        );
         assert_eq!(p.grace_period_seconds, Some(5));
         let fed = json!({"metadata": {"annotations": {DELETE_OPTION_ANNOTATION: "{"}}});
         assert!(delete_options(&fed).is_err());

@@ -51,7 +51,10 @@ impl VersionCache {
             {
                 let name = pv.name_any();
                 if let (Some(fed), Some(status)) = (name.strip_prefix(&prefix), pv.status) {
-                    entries.insert(format!("{}/{fed}", pv.metadata.namespace.unwrap_or_default()), status);
+                    entries.insert(
+                        format!("{}/{fed}", pv.metadata.namespace.unwrap_or_default()),
+                        status,
+                    );
                 }
             }
         } else {
@@ -171,7 +174,9 @@ impl VersionCache {
         }]);
         let patch = json!({ "status": status });
         if self.ty.federated_namespaced {
-            let ns = federated["metadata"]["namespace"].as_str().unwrap_or_default();
+            let ns = federated["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or_default();
             let api: Api<PropagatedVersion> = Api::namespaced(self.host.clone(), ns);
             write_one(&api, &name, owner, &patch, existed)
                 .await
@@ -187,7 +192,13 @@ impl VersionCache {
 
 /// Create the object if needed (status is a subresource: a create cannot carry it), then
 /// merge-patch its status. A missing object is re-created, one that exists already is patched.
-async fn write_one<K>(api: &Api<K>, name: &str, owner: Value, status: &Value, existed: bool) -> Result<()>
+async fn write_one<K>(
+    api: &Api<K>,
+    name: &str,
+    owner: Value,
+    status: &Value,
+    existed: bool,
+) -> Result<()>
 where
     K: Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + serde::Serialize,
     K::DynamicType: Default,
