@@ -14,7 +14,7 @@ use kubefedctl::controller::sync::gojson;
 use serde_json::{Value, json};
 
 use crate::referee::{
-    Controller, ScratchHost, create, create_namespace, dynamic_api, eventually, get_dynamic,
+    Controller, ScratchHost, create, exclusive_members, create_namespace, dynamic_api, eventually, get_dynamic,
     get_json, http_get, member_deployment,
 };
 use crate::util::{client, client_from, unique};
@@ -66,6 +66,7 @@ where
 
 #[tokio::test]
 async fn controller_propagates_repairs_places_and_deletes() {
+    let _members = exclusive_members();
     let scratch = ScratchHost::start(&unique("kf-ctlhost"));
     let kf = unique("kf-ctl");
     scratch.ok(&kf, &["init", "--scope", "Cluster"]);
@@ -497,8 +498,10 @@ async fn controller_propagates_repairs_places_and_deletes() {
             controller.log_tail()
         );
     }
-    assert!(http_get(controller.healthz, "/healthz").starts_with("HTTP/1.1 200"));
-    assert!(http_get(controller.healthz, "/readyz").starts_with("HTTP/1.1 200"));
+    for path in ["/healthz", "/readyz"] {
+        let answer = http_get(controller.healthz, path);
+        assert!(answer.lines().next().is_some_and(|l| l.contains(" 200 ")), "{path}: {answer}");
+    }
     let metrics = http_get(controller.metrics, "/metrics");
     assert!(metrics.contains("kubefedcluster_total"), "{metrics}");
 
@@ -523,6 +526,7 @@ async fn controller_propagates_repairs_places_and_deletes() {
 /// agree once normalized.
 #[tokio::test]
 async fn swap_from_go_controller_rewrites_nothing() {
+    let _members = exclusive_members();
     let scratch = ScratchHost::start(&unique("kf-swaphost"));
     let kf = unique("kf-swap");
     scratch.ok(&kf, &["init", "--scope", "Cluster"]);
@@ -546,7 +550,7 @@ async fn swap_from_go_controller_rewrites_nothing() {
 
     let app = unique("kf-swapapp");
     create_namespace(&host, &app).await;
-    create::<ConfigMap>(&host, &app, json!({"metadata": {"name": "settings", "labels": {"app": "a&b"}}, "data": {"key": "<v>", "z": "1", "n": "1e21"}})).await;
+    create::<ConfigMap>(&host, &app, json!({"metadata": {"name": "settings", "labels": {"app": "a-b"}}, "data": {"key": "<v>", "amp": "a&b", "z": "1", "n": "1e21"}})).await;
     create::<Secret>(
         &host,
         &app,
@@ -782,6 +786,7 @@ fn normalized_status(status: &Value) -> Value {
 /// killed, and propagates. The lease timings come from a `--kubefed-config` file.
 #[tokio::test]
 async fn leader_election_hands_over_to_the_standby() {
+    let _members = exclusive_members();
     let scratch = ScratchHost::start(&unique("kf-leaderhost"));
     let kf = unique("kf-leader");
     scratch.ok(&kf, &["init", "--scope", "Cluster"]);
@@ -893,6 +898,7 @@ async fn leader_election_hands_over_to_the_standby() {
 /// reported as such; the others go on propagating, updating and deleting.
 #[tokio::test]
 async fn unreachable_and_malformed_clusters_block_nothing() {
+    let _members = exclusive_members();
     let scratch = ScratchHost::start(&unique("kf-brokenhost"));
     let kf = unique("kf-broken");
     scratch.ok(&kf, &["init", "--scope", "Cluster"]);
@@ -908,35 +914,19 @@ async fn unreachable_and_malformed_clusters_block_nothing() {
         .create(&PostParams::default(), &secret)
         .await
         .unwrap();
-    let kfcs = Api::<KubeFedCluster>::namespaced(host.clone(), &kf);
+    // Untyped: `Bogus` is no TLS validation our own type knows.
+    let kfcs = dynamic_api(&host, &kf, "core.kubefed.io", "v1beta1", "KubeFedCluster", "kubefedclusters");
     for (name, spec) in [
-        (
-            "unreachable",
-            json!({"apiEndpoint": "https://127.0.0.1:1", "secretRef": {"name": "broken-token"}}),
-        ),
-        (
-            "nosecret",
-            json!({"apiEndpoint": "https://127.0.0.1:2", "secretRef": {"name": "does-not-exist"}}),
-        ),
-        (
-            "oddtls",
-            json!({"apiEndpoint": "https://127.0.0.1:3", "secretRef": {"name": "broken-token"}, "disabledTLSValidations": ["Bogus"]}),
-        ),
+        ("unreachable", json!({"apiEndpoint": "https://127.0.0.1:1", "secretRef": {"name": "broken-token"}})),
+        ("nosecret", json!({"apiEndpoint": "https://127.0.0.1:2", "secretRef": {"name": "does-not-exist"}})),
+        ("oddtls", json!({"apiEndpoint": "https://127.0.0.1:3", "secretRef": {"name": "broken-token"}, "disabledTLSValidations": ["Bogus"]})),
     ] {
-        let kfc: KubeFedCluster = serde_json::from_value(json!({"metadata": {"name": name}, "spec": spec})).unwrap_or_else(|_| {
-            // `Bogus` is not a TLS validation our type knows: write it untyped.
-            serde_json::from_value(json!({"metadata": {"name": name}, "spec": {"apiEndpoint": "https://127.0.0.1:3", "secretRef": {"name": "broken-token"}}})).unwrap()
-        });
+        let kfc: kube::api::DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "core.kubefed.io/v1beta1", "kind": "KubeFedCluster",
+            "metadata": {"name": name}, "spec": spec
+        }))
+        .unwrap();
         kfcs.create(&PostParams::default(), &kfc).await.unwrap();
-        if name == "oddtls" {
-            kfcs.patch(
-                name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({"spec": {"disabledTLSValidations": ["Bogus"]}})),
-            )
-            .await
-            .unwrap();
-        }
     }
     let mut controller = Controller::start_rust(&scratch.kubeconfig, &kf, &[]);
     let conditions = eventually(Duration::from_secs(30), "each cluster's condition", || {
@@ -945,6 +935,7 @@ async fn unreachable_and_malformed_clusters_block_nothing() {
             let mut got = BTreeMap::new();
             for k in kfcs.list(&ListParams::default()).await.unwrap() {
                 let v = serde_json::to_value(&k).unwrap();
+                let k = k.clone();
                 let c = &v["status"]["conditions"][0];
                 got.insert(
                     k.name_any(),
@@ -986,6 +977,8 @@ async fn unreachable_and_malformed_clusters_block_nothing() {
     )
     .await;
     let fed_cm = fed_api(&host, &app, "FederatedConfigMap");
+    let shown = get_dynamic(&fed_cm, "c").await["status"].clone();
+    eprintln!("status now: {shown}");
     eventually(Duration::from_secs(10), "status names the clusters that are not ready", || {
         let api = fed_cm.clone();
         async move {

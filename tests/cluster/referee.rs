@@ -738,6 +738,14 @@ async fn insecure_context_join_matches_go() {
 }
 
 /// The upstream controller-manager as a child process, killed when dropped (also on panic).
+/// Held while a controller with Cluster scope runs: such a controller takes the managed label
+/// off member objects its own host does not federate (upstream's orphan rule), so two of them
+/// on the shared members would undo each other's work.
+pub(crate) fn exclusive_members() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 pub(crate) struct Controller {
     pub(crate) child: Child,
     pub(crate) log: PathBuf,
@@ -1820,6 +1828,7 @@ async fn upstream_controller_propagates_what_rust_federates() {
     // With cluster scope the controller syncs every federated object of its host whose type has
     // a FederatedTypeConfig, adding its finalizer; on the shared host that would reach into other
     // tests' objects. So: a host of this test's own, the shared members.
+    let _members = exclusive_members();
     let scratch = ScratchHost::start(&unique("kf-refhost"));
     let kf = unique("kf-refprop");
     scratch.ok(&kf, &["init", "--scope", "Cluster"]);

@@ -934,6 +934,12 @@ async fn run_op(
     recorded: Option<&str>,
     host_ns_uid: Option<&str>,
 ) -> Outcome {
+    if let Op::Report(status, message) = op {
+        return Outcome {
+            message,
+            ..Outcome::status(status)
+        };
+    }
     let api = match ctx.member_api(cluster, federated["metadata"]["namespace"].as_str()) {
         Ok(api) => api,
         Err(e) => {
@@ -944,10 +950,7 @@ async fn run_op(
         }
     };
     match op {
-        Op::Report(status, message) => Outcome {
-            message,
-            ..Outcome::status(status)
-        },
+        Op::Report(..) => unreachable_report(),
         Op::Create(desired, overrides) => {
             create(
                 ctx,
@@ -998,6 +1001,11 @@ async fn run_op(
             }
         }
     }
+}
+
+/// Reports were answered before the client lookup.
+fn unreachable_report() -> Outcome {
+    Outcome::status(PropagationStatus::Ok)
 }
 
 fn to_dynamic(value: Value) -> Result<DynamicObject, String> {
