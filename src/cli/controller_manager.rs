@@ -55,6 +55,12 @@ pub async fn run(args: ControllerManagerArgs, global: &GlobalArgs) -> Result<()>
         rest_config_qps: _,
         rest_config_burst: _,
     } = args;
+    if global.dry_run() != crate::ops::DryRun::None {
+        return Err(crate::error::UsageError(
+            "controller-manager has no dry run: it writes what the federation needs as it runs".into(),
+        )
+        .into());
+    }
     // NB: the global flag has a default; in a pod only an explicit other value overrides the
     // pod's own namespace.
     let namespace = (global.kubefed_namespace != crate::api::KUBEFED_NAMESPACE_DEFAULT)
