@@ -57,7 +57,8 @@ pub async fn run(args: ControllerManagerArgs, global: &GlobalArgs) -> Result<()>
     } = args;
     if global.dry_run() != crate::ops::DryRun::None {
         return Err(crate::error::UsageError(
-            "controller-manager has no dry run: it writes what the federation needs as it runs".into(),
+            "controller-manager has no dry run: it writes what the federation needs as it runs"
+                .into(),
         )
         .into());
     }

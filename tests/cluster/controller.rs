@@ -14,8 +14,8 @@ use kubefedctl::controller::sync::gojson;
 use serde_json::{Value, json};
 
 use crate::referee::{
-    Controller, ScratchHost, create, exclusive_members, create_namespace, dynamic_api, eventually, get_dynamic,
-    get_json, http_get, member_deployment,
+    Controller, ScratchHost, create, create_namespace, dynamic_api, eventually, exclusive_members,
+    get_dynamic, get_json, http_get, member_deployment,
 };
 use crate::util::{client, client_from, unique};
 
@@ -66,7 +66,7 @@ where
 
 #[tokio::test]
 async fn controller_propagates_repairs_places_and_deletes() {
-    let _members = exclusive_members();
+    let _members = exclusive_members().await;
     let scratch = ScratchHost::start(&unique("kf-ctlhost"));
     let kf = unique("kf-ctl");
     scratch.ok(&kf, &["init", "--scope", "Cluster"]);
@@ -500,7 +500,10 @@ async fn controller_propagates_repairs_places_and_deletes() {
     }
     for path in ["/healthz", "/readyz"] {
         let answer = http_get(controller.healthz, path);
-        assert!(answer.lines().next().is_some_and(|l| l.contains(" 200 ")), "{path}: {answer}");
+        assert!(
+            answer.lines().next().is_some_and(|l| l.contains(" 200 ")),
+            "{path}: {answer}"
+        );
     }
     let metrics = http_get(controller.metrics, "/metrics");
     assert!(metrics.contains("kubefedcluster_total"), "{metrics}");
@@ -526,7 +529,7 @@ async fn controller_propagates_repairs_places_and_deletes() {
 /// agree once normalized.
 #[tokio::test]
 async fn swap_from_go_controller_rewrites_nothing() {
-    let _members = exclusive_members();
+    let _members = exclusive_members().await;
     let scratch = ScratchHost::start(&unique("kf-swaphost"));
     let kf = unique("kf-swap");
     scratch.ok(&kf, &["init", "--scope", "Cluster"]);
@@ -786,7 +789,7 @@ fn normalized_status(status: &Value) -> Value {
 /// killed, and propagates. The lease timings come from a `--kubefed-config` file.
 #[tokio::test]
 async fn leader_election_hands_over_to_the_standby() {
-    let _members = exclusive_members();
+    let _members = exclusive_members().await;
     let scratch = ScratchHost::start(&unique("kf-leaderhost"));
     let kf = unique("kf-leader");
     scratch.ok(&kf, &["init", "--scope", "Cluster"]);
@@ -898,7 +901,7 @@ async fn leader_election_hands_over_to_the_standby() {
 /// reported as such; the others go on propagating, updating and deleting.
 #[tokio::test]
 async fn unreachable_and_malformed_clusters_block_nothing() {
-    let _members = exclusive_members();
+    let _members = exclusive_members().await;
     let scratch = ScratchHost::start(&unique("kf-brokenhost"));
     let kf = unique("kf-broken");
     scratch.ok(&kf, &["init", "--scope", "Cluster"]);
@@ -915,11 +918,27 @@ async fn unreachable_and_malformed_clusters_block_nothing() {
         .await
         .unwrap();
     // Untyped: `Bogus` is no TLS validation our own type knows.
-    let kfcs = dynamic_api(&host, &kf, "core.kubefed.io", "v1beta1", "KubeFedCluster", "kubefedclusters");
+    let kfcs = dynamic_api(
+        &host,
+        &kf,
+        "core.kubefed.io",
+        "v1beta1",
+        "KubeFedCluster",
+        "kubefedclusters",
+    );
     for (name, spec) in [
-        ("unreachable", json!({"apiEndpoint": "https://127.0.0.1:1", "secretRef": {"name": "broken-token"}})),
-        ("nosecret", json!({"apiEndpoint": "https://127.0.0.1:2", "secretRef": {"name": "does-not-exist"}})),
-        ("oddtls", json!({"apiEndpoint": "https://127.0.0.1:3", "secretRef": {"name": "broken-token"}, "disabledTLSValidations": ["Bogus"]})),
+        (
+            "unreachable",
+            json!({"apiEndpoint": "https://127.0.0.1:1", "secretRef": {"name": "broken-token"}}),
+        ),
+        (
+            "nosecret",
+            json!({"apiEndpoint": "https://127.0.0.1:2", "secretRef": {"name": "does-not-exist"}}),
+        ),
+        (
+            "oddtls",
+            json!({"apiEndpoint": "https://127.0.0.1:3", "secretRef": {"name": "broken-token"}, "disabledTLSValidations": ["Bogus"]}),
+        ),
     ] {
         let kfc: kube::api::DynamicObject = serde_json::from_value(json!({
             "apiVersion": "core.kubefed.io/v1beta1", "kind": "KubeFedCluster",
@@ -1038,4 +1057,404 @@ async fn unreachable_and_malformed_clusters_block_nothing() {
     let _ = Api::<Namespace>::all(member1)
         .delete(&app, &DeleteParams::default())
         .await;
+}
+
+/// One of upstream's ten e2e fixtures (`test/common/fixtures`, copied in tests/fixtures).
+struct Fixture {
+    /// The FederatedTypeConfig / `enable` name.
+    ftc: &'static str,
+    group: &'static str,
+    version: &'static str,
+    kind: &'static str,
+    plural: &'static str,
+    namespaced: bool,
+}
+
+const FIXTURES: [Fixture; 10] = [
+    Fixture {
+        ftc: "clusterroles.rbac.authorization.k8s.io",
+        group: "rbac.authorization.k8s.io",
+        version: "v1",
+        kind: "ClusterRole",
+        plural: "clusterroles",
+        namespaced: false,
+    },
+    Fixture {
+        ftc: "configmaps",
+        group: "",
+        version: "v1",
+        kind: "ConfigMap",
+        plural: "configmaps",
+        namespaced: true,
+    },
+    Fixture {
+        ftc: "deployments.apps",
+        group: "apps",
+        version: "v1",
+        kind: "Deployment",
+        plural: "deployments",
+        namespaced: true,
+    },
+    Fixture {
+        ftc: "ingresses.networking.k8s.io",
+        group: "networking.k8s.io",
+        version: "v1",
+        kind: "Ingress",
+        plural: "ingresses",
+        namespaced: true,
+    },
+    Fixture {
+        ftc: "jobs.batch",
+        group: "batch",
+        version: "v1",
+        kind: "Job",
+        plural: "jobs",
+        namespaced: true,
+    },
+    Fixture {
+        ftc: "namespaces",
+        group: "",
+        version: "v1",
+        kind: "Namespace",
+        plural: "namespaces",
+        namespaced: false,
+    },
+    Fixture {
+        ftc: "replicasets.apps",
+        group: "apps",
+        version: "v1",
+        kind: "ReplicaSet",
+        plural: "replicasets",
+        namespaced: true,
+    },
+    Fixture {
+        ftc: "secrets",
+        group: "",
+        version: "v1",
+        kind: "Secret",
+        plural: "secrets",
+        namespaced: true,
+    },
+    Fixture {
+        ftc: "serviceaccounts",
+        group: "",
+        version: "v1",
+        kind: "ServiceAccount",
+        plural: "serviceaccounts",
+        namespaced: true,
+    },
+    Fixture {
+        ftc: "services",
+        group: "",
+        version: "v1",
+        kind: "Service",
+        plural: "services",
+        namespaced: true,
+    },
+];
+
+fn member_api(client: &Client, f: &Fixture, ns: &str) -> Api<kube::api::DynamicObject> {
+    let ar = kube::api::ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk(f.group, f.version, f.kind),
+        f.plural,
+    );
+    if f.namespaced {
+        Api::namespaced_with(client.clone(), ns, &ar)
+    } else {
+        Api::all_with(client.clone(), &ar)
+    }
+}
+
+fn federated_api(host: &Client, f: &Fixture, ns: &str) -> Api<kube::api::DynamicObject> {
+    let kind = format!("Federated{}", f.kind);
+    let ar = kube::api::ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk("types.kubefed.io", "v1beta1", &kind),
+        &format!("{}s", kind.to_lowercase()).replace("ingresss", "ingresses"),
+    );
+    // FederatedNamespace lives in the namespace it federates; FederatedClusterRole is
+    // cluster-scoped.
+    if f.namespaced || f.kind == "Namespace" {
+        Api::namespaced_with(host.clone(), ns, &ar)
+    } else {
+        Api::all_with(host.clone(), &ar)
+    }
+}
+
+/// Upstream's CRUD lifecycle (crudtester `CheckLifecycle`) for each of the ten fixtures:
+/// create (objects, managed label, overrides applied, versions and hashes recorded), update
+/// through an override, placement change, delete.
+#[tokio::test]
+async fn upstream_fixtures_crud_lifecycle() {
+    let _members = exclusive_members().await;
+    let scratch = ScratchHost::start(&unique("kf-crudhost"));
+    let kf = unique("kf-crud");
+    scratch.ok(&kf, &["init", "--scope", "Cluster"]);
+    for name in ["member1", "member2"] {
+        scratch.ok(&kf, &["join", name, "--cluster-context", name]);
+    }
+    let mut args = vec!["enable"];
+    args.extend(FIXTURES.iter().map(|f| f.ftc));
+    scratch.ok(&kf, &args);
+    let host = client_from(&scratch.kubeconfig, &scratch.name).await;
+    let members = [client("member1").await, client("member2").await];
+    let mut controller = Controller::start_rust(&scratch.kubeconfig, &kf, &[]);
+    all_ready(&host, &kf, 2).await;
+
+    // The namespace the namespaced fixtures live in, federated to both members.
+    let app = unique("kf-crudapp");
+    create_namespace(&host, &app).await;
+    let fedns: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedNamespace",
+        "metadata": {"name": app, "namespace": app},
+        "spec": {"placement": {"clusters": [{"name": "member1"}, {"name": "member2"}]}}
+    }))
+    .unwrap();
+    federated_api(&host, &FIXTURES[5], &app)
+        .create(&PostParams::default(), &fedns)
+        .await
+        .unwrap();
+
+    let fixtures_dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kubefed-v0.10.0");
+    for f in &FIXTURES {
+        let fixture: Value = serde_saphyr::from_str(
+            &std::fs::read_to_string(fixtures_dir.join(format!("{}.yaml", f.ftc))).unwrap(),
+        )
+        .unwrap();
+        // Namespaces: a namespace of its own (the FederatedNamespace is `<ns>/<ns>`).
+        let (name, ns) = if f.kind == "Namespace" {
+            let ns = unique("kf-crudns");
+            create_namespace(&host, &ns).await;
+            (ns.clone(), ns)
+        } else {
+            (
+                unique(&format!("crud-{}", f.kind.to_lowercase())),
+                app.clone(),
+            )
+        };
+        // Upstream gives the fixture's overrides to the first cluster; here member2.
+        let overrides: Vec<Value> = fixture["overrides"]
+            .as_array()
+            .map(|o| {
+                o.iter()
+                    .map(|item| {
+                        let mut item = item.clone();
+                        item["clusterName"] = "member2".into();
+                        item
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut spec =
+            json!({"placement": {"clusters": [{"name": "member1"}, {"name": "member2"}]}});
+        if !fixture["template"].is_null() {
+            spec["template"] = fixture["template"].clone();
+        }
+        if !overrides.is_empty() {
+            spec["overrides"] = json!(overrides);
+        }
+        let object: kube::api::DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "types.kubefed.io/v1beta1", "kind": format!("Federated{}", f.kind),
+            "metadata": {"name": name, "namespace": ns}, "spec": spec
+        }))
+        .unwrap();
+        let fed = federated_api(&host, f, &ns);
+        let start = Instant::now();
+        fed.create(&PostParams::default(), &object).await.unwrap();
+
+        // CheckCreate.
+        let mapi: Vec<_> = members.iter().map(|m| member_api(m, f, &ns)).collect();
+        eventually(
+            Duration::from_secs(20),
+            &format!("{} {name} on both members", f.kind),
+            || {
+                let (a, b, name) = (mapi[0].clone(), mapi[1].clone(), name.clone());
+                async move {
+                    let managed = |o: Option<kube::api::DynamicObject>| {
+                        o.is_some_and(|o| {
+                            o.labels().get(MANAGED).map(String::as_str) == Some("true")
+                        })
+                    };
+                    managed(a.get_opt(&name).await.unwrap())
+                        && managed(b.get_opt(&name).await.unwrap())
+                }
+            },
+        )
+        .await;
+        let took = start.elapsed();
+        // The overrides are applied on member2 (upstream: re-applying them is a no-op).
+        let on2 = serde_json::to_value(mapi[1].get(&name).await.unwrap()).unwrap();
+        for item in &overrides {
+            for o in item["clusterOverrides"].as_array().unwrap() {
+                let path = o["path"].as_str().unwrap();
+                assert_eq!(
+                    on2.pointer(path),
+                    Some(&o["value"]),
+                    "{} {name}: override {path} on member2",
+                    f.kind
+                );
+            }
+        }
+        // Status and versions.
+        let status = eventually(
+            Duration::from_secs(10),
+            &format!("{} {name} status", f.kind),
+            || {
+                let (fed, name) = (fed.clone(), name.clone());
+                async move {
+                    let o = get_dynamic(&fed, &name).await;
+                    propagation(&o["status"]).0 == "True"
+                        && o["status"]["observedGeneration"] == o["metadata"]["generation"]
+                        && o["status"]["clusters"]
+                            == json!([{"name": "member1"}, {"name": "member2"}])
+                }
+            },
+        )
+        .await;
+        let _ = status;
+        let stored = get_dynamic(&fed, &name).await;
+        let version_name = format!("{}-{name}", f.kind.to_lowercase());
+        let version = if f.namespaced || f.kind == "Namespace" {
+            get_dynamic(
+                &dynamic_api(
+                    &host,
+                    &ns,
+                    "core.kubefed.io",
+                    "v1alpha1",
+                    "PropagatedVersion",
+                    "propagatedversions",
+                ),
+                &version_name,
+            )
+            .await
+        } else {
+            let ar = kube::api::ApiResource::from_gvk_with_plural(
+                &kube::api::GroupVersionKind::gvk(
+                    "core.kubefed.io",
+                    "v1alpha1",
+                    "ClusterPropagatedVersion",
+                ),
+                "clusterpropagatedversions",
+            );
+            get_dynamic(&Api::all_with(host.clone(), &ar), &version_name).await
+        };
+        assert_eq!(
+            version["status"]["templateVersion"],
+            gojson::template_version(&stored),
+            "{} template hash",
+            f.kind
+        );
+        assert_eq!(
+            version["status"]["overridesVersion"],
+            gojson::overrides_version(&stored),
+            "{} overrides hash",
+            f.kind
+        );
+        for (i, m) in mapi.iter().enumerate() {
+            let o = serde_json::to_value(m.get(&name).await.unwrap()).unwrap();
+            let expected = match o["metadata"]["generation"].as_i64() {
+                Some(g) if g != 0 => format!("gen:{g}"),
+                _ => format!("rv:{}", o["metadata"]["resourceVersion"].as_str().unwrap()),
+            };
+            let cluster = format!("member{}", i + 1);
+            let recorded = version["status"]["clusterVersions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["clusterName"] == cluster.as_str())
+                .map(|c| c["version"].clone());
+            assert_eq!(
+                recorded,
+                Some(json!(expected)),
+                "{} {name}: version recorded for {cluster}",
+                f.kind
+            );
+        }
+
+        // CheckUpdate: a label for every cluster through overrides.
+        let mut items: Vec<Value> = Vec::new();
+        for c in ["member1", "member2"] {
+            let mut ops = overrides
+                .iter()
+                .find(|o| o["clusterName"] == c)
+                .map(|o| o["clusterOverrides"].as_array().unwrap().clone())
+                .unwrap_or_default();
+            ops.push(json!({"path": "/metadata/labels", "value": {"crudtester-operation": "update", MANAGED: "true"}}));
+            items.push(json!({"clusterName": c, "clusterOverrides": ops}));
+        }
+        fed.patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"overrides": items}})),
+        )
+        .await
+        .unwrap();
+        eventually(
+            Duration::from_secs(10),
+            &format!("{} {name} updated on both", f.kind),
+            || {
+                let (a, b, name) = (mapi[0].clone(), mapi[1].clone(), name.clone());
+                async move {
+                    let updated = |o: kube::api::DynamicObject| {
+                        o.labels().get("crudtester-operation").map(String::as_str) == Some("update")
+                    };
+                    updated(a.get(&name).await.unwrap()) && updated(b.get(&name).await.unwrap())
+                }
+            },
+        )
+        .await;
+
+        // CheckPlacementChange: member2 leaves the placement.
+        fed.patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"placement": {"clusters": [{"name": "member1"}]}}})),
+        )
+        .await
+        .unwrap();
+        eventually(
+            Duration::from_secs(10),
+            &format!("{} {name} removed from member2", f.kind),
+            || {
+                let (a, b, name) = (mapi[0].clone(), mapi[1].clone(), name.clone());
+                async move {
+                    a.get_opt(&name).await.unwrap().is_some()
+                        && b.get_opt(&name)
+                            .await
+                            .unwrap()
+                            .is_none_or(|o| o.metadata.deletion_timestamp.is_some())
+                }
+            },
+        )
+        .await;
+
+        // CheckDelete.
+        fed.delete(&name, &DeleteParams::default()).await.unwrap();
+        eventually(
+            Duration::from_secs(20),
+            &format!("{} {name} deleted", f.kind),
+            || {
+                let (a, fed, name) = (mapi[0].clone(), fed.clone(), name.clone());
+                async move {
+                    a.get_opt(&name)
+                        .await
+                        .unwrap()
+                        .is_none_or(|o| o.metadata.deletion_timestamp.is_some())
+                        && get_dynamic(&fed, &name).await.is_null()
+                }
+            },
+        )
+        .await;
+        eprintln!(
+            "controller: {} lifecycle ok (created on both members in {} ms)",
+            f.kind,
+            took.as_millis()
+        );
+        controller.assert_running();
+    }
+    for m in &members {
+        let _ = Api::<Namespace>::all(m.clone())
+            .delete(&app, &DeleteParams::default())
+            .await;
+    }
 }

@@ -741,9 +741,9 @@ async fn insecure_context_join_matches_go() {
 /// Held while a controller with Cluster scope runs: such a controller takes the managed label
 /// off member objects its own host does not federate (upstream's orphan rule), so two of them
 /// on the shared members would undo each other's work.
-pub(crate) fn exclusive_members() -> std::sync::MutexGuard<'static, ()> {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+pub(crate) async fn exclusive_members() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    LOCK.lock().await
 }
 
 pub(crate) struct Controller {
@@ -1828,7 +1828,7 @@ async fn upstream_controller_propagates_what_rust_federates() {
     // With cluster scope the controller syncs every federated object of its host whose type has
     // a FederatedTypeConfig, adding its finalizer; on the shared host that would reach into other
     // tests' objects. So: a host of this test's own, the shared members.
-    let _members = exclusive_members();
+    let _members = exclusive_members().await;
     let scratch = ScratchHost::start(&unique("kf-refhost"));
     let kf = unique("kf-refprop");
     scratch.ok(&kf, &["init", "--scope", "Cluster"]);
