@@ -1452,9 +1452,166 @@ async fn upstream_fixtures_crud_lifecycle() {
         );
         controller.assert_running();
     }
+
+    // FederatedTypeConfig changes stop and restart the type's sync (upstream e2e
+    // `ftccontroller.go`): observedGeneration follows, nothing propagates while disabled.
+    let ftcs = Api::<FederatedTypeConfig>::namespaced(host.clone(), &kf);
+    let ftc_state = |ftcs: Api<FederatedTypeConfig>, want: &'static str| async move {
+        let f = ftcs.get("configmaps").await.unwrap();
+        let s = serde_json::to_value(&f.status).unwrap();
+        s["propagationController"] == want
+            && s["observedGeneration"] == json!(f.metadata.generation.unwrap())
+    };
+    ftcs.patch(
+        "configmaps",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"propagation": "Disabled"}})),
+    )
+    .await
+    .unwrap();
+    eventually(Duration::from_secs(10), "configmaps NotRunning", || {
+        ftc_state(ftcs.clone(), "NotRunning")
+    })
+    .await;
+    let fed = federated_api(&host, &FIXTURES[1], &app);
+    let paused: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedConfigMap",
+        "metadata": {"name": "paused", "namespace": app},
+        "spec": {"template": {"data": {"k": "v"}}, "placement": {"clusters": [{"name": "member1"}]}}
+    }))
+    .unwrap();
+    fed.create(&PostParams::default(), &paused).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        get_json::<ConfigMap>(&members[0], Some(&app), "paused")
+            .await
+            .is_null(),
+        "propagated while disabled"
+    );
+    ftcs.patch(
+        "configmaps",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"propagation": "Enabled"}})),
+    )
+    .await
+    .unwrap();
+    eventually(Duration::from_secs(10), "configmaps Running again", || {
+        ftc_state(ftcs.clone(), "Running")
+    })
+    .await;
+    eventually(
+        Duration::from_secs(10),
+        "paused propagated after the restart",
+        || {
+            let (m, app) = (members[0].clone(), app.clone());
+            async move {
+                !get_json::<ConfigMap>(&m, Some(&app), "paused")
+                    .await
+                    .is_null()
+            }
+        },
+    )
+    .await;
     for m in &members {
         let _ = Api::<Namespace>::all(m.clone())
             .delete(&app, &DeleteParams::default())
             .await;
     }
+}
+
+/// A namespaced control plane (upstream e2e `placement.go`, limited scope): the controller
+/// touches only its own namespace; without a FederatedNamespace the resource's placement is used
+/// verbatim, and a FederatedNamespace that selects no cluster removes the resource everywhere.
+#[tokio::test]
+async fn namespaced_control_plane_places_by_its_own_namespace() {
+    let scratch = ScratchHost::start(&unique("kf-nshost"));
+    let kf = unique("kf-ns");
+    scratch.ok(&kf, &["init", "--scope", "Namespaced"]);
+    for name in ["member1", "member2"] {
+        scratch.ok(&kf, &["join", name, "--cluster-context", name]);
+    }
+    scratch.ok(&kf, &["enable", "configmaps", "namespaces"]);
+    let host = client_from(&scratch.kubeconfig, &scratch.name).await;
+    let members = [client("member1").await, client("member2").await];
+    let mut controller = Controller::start_rust(&scratch.kubeconfig, &kf, &[]);
+    all_ready(&host, &kf, 2).await;
+    // Namespaced scope: the cluster-scoped namespaces type is not run.
+    let ftcs = Api::<FederatedTypeConfig>::namespaced(host.clone(), &kf);
+    eventually(
+        Duration::from_secs(20),
+        "configmaps Running, namespaces NotRunning",
+        || {
+            let ftcs = ftcs.clone();
+            async move {
+                let state = |f: &FederatedTypeConfig| {
+                    serde_json::to_value(&f.status).unwrap()["propagationController"].clone()
+                };
+                state(&ftcs.get("configmaps").await.unwrap()) == "Running"
+                    && state(&ftcs.get("namespaces").await.unwrap()) == "NotRunning"
+            }
+        },
+    )
+    .await;
+
+    let fed_cm = fed_api(&host, &kf, "FederatedConfigMap");
+    let cm: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedConfigMap",
+        "metadata": {"name": "limited", "namespace": kf},
+        "spec": {"template": {"data": {"k": "v"}}, "placement": {"clusters": [{"name": "member1"}, {"name": "member2"}]}}
+    }))
+    .unwrap();
+    fed_cm.create(&PostParams::default(), &cm).await.unwrap();
+    eventually(
+        Duration::from_secs(15),
+        "placed verbatim on both members (no FederatedNamespace)",
+        || {
+            let (a, b, kf) = (members[0].clone(), members[1].clone(), kf.clone());
+            async move {
+                get_json::<ConfigMap>(&a, Some(&kf), "limited").await["data"]["k"] == "v"
+                    && get_json::<ConfigMap>(&b, Some(&kf), "limited").await["data"]["k"] == "v"
+            }
+        },
+    )
+    .await;
+    eventually(Duration::from_secs(10), "Propagation True", || {
+        let api = fed_cm.clone();
+        async move {
+            propagation(&get_dynamic(&api, "limited").await["status"]) == ("True".into(), None)
+        }
+    })
+    .await;
+
+    // A FederatedNamespace with no placement selects nothing: the ConfigMap leaves both.
+    let fedns: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedNamespace",
+        "metadata": {"name": kf, "namespace": kf}, "spec": {}
+    }))
+    .unwrap();
+    fed_api(&host, &kf, "FederatedNamespace")
+        .create(&PostParams::default(), &fedns)
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(15), "removed from both members", || {
+        let (a, b, kf) = (members[0].clone(), members[1].clone(), kf.clone());
+        async move {
+            get_json::<ConfigMap>(&a, Some(&kf), "limited")
+                .await
+                .is_null()
+                && get_json::<ConfigMap>(&b, Some(&kf), "limited")
+                    .await
+                    .is_null()
+        }
+    })
+    .await;
+    // The member namespaces (made by join) stay: the namespace type does not run in this scope.
+    for m in &members {
+        assert!(!get_json::<Namespace>(m, None, &kf).await.is_null());
+    }
+    controller.assert_running();
+    // Nothing outside the control plane's namespace was watched or touched.
+    assert!(
+        !controller.log().contains("removed the managed label"),
+        "{}",
+        controller.log_tail()
+    );
 }

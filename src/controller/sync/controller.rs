@@ -815,6 +815,7 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
     let mut versions = BTreeMap::new();
     let mut wrote: Vec<String> = Vec::new();
     let mut failures: Vec<String> = Vec::new();
+    let mut failed_statuses: Vec<PropagationStatus> = Vec::new();
     let mut recoverable = false;
     for (cluster, outcome) in results {
         if let Some(v) = outcome.version {
@@ -828,6 +829,7 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
                 "{cluster}: {} ({message})",
                 outcome.status.as_str()
             ));
+            failed_statuses.push(outcome.status);
         }
         recoverable |= outcome.status.is_recoverable();
         if !outcome.drop {
@@ -863,6 +865,16 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
     }
     if !failures.is_empty() {
         warn!(r#type = %ctx.ty.name, object = %shown, "{}", failures.join("; "));
+        // One Warning per reconcile that failed somewhere, with upstream's reason for the first
+        // failure and every cluster's in the message.
+        let reason = failure_reason(&failed_statuses);
+        ctx.event(
+            object,
+            EventType::Warning,
+            reason,
+            format!("{} {}: {}", ctx.ty.target.kind, shown, failures.join("; ")),
+        )
+        .await;
     }
 
     if let Err(e) = ctx
@@ -889,6 +901,26 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
         return Ok(Action::requeue(ctx.next_backoff(&key)));
     }
     Ok(Action::await_change())
+}
+
+/// Upstream's event reason for a failed cluster operation.
+fn failure_reason(statuses: &[PropagationStatus]) -> &'static str {
+    match statuses.first() {
+        Some(PropagationStatus::CreationFailed | PropagationStatus::AlreadyExists) => {
+            "CreateInClusterFailed"
+        }
+        Some(PropagationStatus::DeletionFailed) => "DeleteInClusterFailed",
+        Some(PropagationStatus::LabelRemovalFailed) => "RemoveManagedLabelFromInClusterFailed",
+        Some(PropagationStatus::CachedRetrievalFailed) => "CachedRetrievalFailed",
+        Some(PropagationStatus::ClusterNotReady) => "ClusterNotReady",
+        Some(
+            PropagationStatus::CreationTimedOut
+            | PropagationStatus::UpdateTimedOut
+            | PropagationStatus::DeletionTimedOut
+            | PropagationStatus::LabelRemovalTimedOut,
+        ) => "OperationTimeoutError",
+        _ => "UpdateInClusterFailed",
+    }
 }
 
 fn compute_placement(
