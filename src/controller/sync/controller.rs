@@ -45,7 +45,7 @@ use crate::controller::sync::{gojson, overrides, placement};
 
 /// Reconciles of one type run this many at a time at least: objects are independent, and one
 /// at a time (upstream's default) is what made upstream take a minute for 1,000 objects.
-const MIN_WORKERS: usize = 16;
+const MIN_WORKERS: usize = 32;
 /// The bound of one member operation (upstream: 30 s for all of an object's operations).
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
 /// Namespaces a FederatedNamespace never propagates (upstream ignores them silently).
@@ -468,9 +468,14 @@ impl Ctx {
             action: reason.into(),
             secondary: None,
         };
-        if let Err(e) = self.recorder.publish(&event, &reference).await {
-            debug!("failed to record event {reason}: {e}");
-        }
+        // Events are for people: a reconcile does not wait for them.
+        let recorder = self.recorder.clone();
+        let reason = reason.to_string();
+        tokio::spawn(async move {
+            if let Err(e) = recorder.publish(&event, &reference).await {
+                debug!("failed to record event {reason}: {e}");
+            }
+        });
     }
 }
 
@@ -546,6 +551,8 @@ struct Outcome {
     drop: bool,
     wrote: Option<&'static str>,
     message: Option<String>,
+    /// A create failed because the member lacks the namespace (not propagated yet).
+    namespace_missing: bool,
 }
 
 impl Outcome {
@@ -557,6 +564,7 @@ impl Outcome {
             drop: false,
             wrote: None,
             message: None,
+            namespace_missing: false,
         }
     }
 }
@@ -817,6 +825,7 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
     let mut failures: Vec<String> = Vec::new();
     let mut failed_statuses: Vec<PropagationStatus> = Vec::new();
     let mut recoverable = false;
+    let mut waiting_for_namespace = false;
     for (cluster, outcome) in results {
         if let Some(v) = outcome.version {
             versions.insert(cluster.clone(), v);
@@ -832,6 +841,7 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
             failed_statuses.push(outcome.status);
         }
         recoverable |= outcome.status.is_recoverable();
+        waiting_for_namespace |= outcome.namespace_missing;
         if !outcome.drop {
             let remote_status = outcome.remote_status.filter(|_| {
                 ctx.settings.raw_resource_status_collection && ctx.ty.status_collection
@@ -877,28 +887,35 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
         .await;
     }
 
-    if let Err(e) = ctx
-        .versions
-        .update(
-            &federated,
-            &template_version,
-            &overrides_version,
-            &selected,
-            &versions,
-        )
-        .await
-    {
-        warn!(r#type = %ctx.ty.name, object = %shown, "{e:#}");
-    }
     let reason = if not_federated {
         AggregateReason::NamespaceNotFederated
     } else {
         status::aggregate(false, &clusters)
     };
-    write_status(object, &federated, ctx, reason, clusters).await?;
+    // The PropagatedVersion and the status are independent: written side by side.
+    let (versions_written, status_written) = tokio::join!(
+        ctx.versions.update(
+            &federated,
+            &template_version,
+            &overrides_version,
+            &selected,
+            &versions,
+        ),
+        write_status(object, &federated, ctx, reason, clusters)
+    );
+    if let Err(e) = versions_written {
+        warn!(r#type = %ctx.ty.name, object = %shown, "{e:#}");
+    }
+    status_written?;
     if recoverable {
         let key = ObjectRef::from_obj_with(object, ctx.ty.federated.clone());
-        return Ok(Action::requeue(ctx.next_backoff(&key)));
+        let mut delay = ctx.next_backoff(&key);
+        if waiting_for_namespace {
+            // The member namespace is being propagated by the namespaces controller: it comes
+            // within moments, so no long backoff.
+            delay = delay.min(Duration::from_secs(2));
+        }
+        return Ok(Action::requeue(delay));
     }
     Ok(Action::await_change())
 }
@@ -1103,6 +1120,7 @@ async fn create(
             }
         }
         Err(e) => Outcome {
+            namespace_missing: matches!(&e, kube::Error::Api(s) if s.code == 404),
             message: Some(e.to_string()),
             ..Outcome::status(PropagationStatus::CreationFailed)
         },
