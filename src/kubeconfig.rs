@@ -337,9 +337,9 @@ fn direct_client(config: &kube::Config, protocol: Protocol) -> kube::Result<kube
 pub fn build_client_with_tls(
     config: &kube::Config,
     tls: rustls::ClientConfig,
+    protocol: Protocol,
 ) -> kube::Result<kube::Client> {
     use hyper_util::client::legacy::connect::proxy::{SocksV5, Tunnel};
-    let protocol = Protocol::Multiplexed;
     let Some(proxy) = &config.proxy_url else {
         return client_over(config, tls, protocol, tcp_connector(config));
     };

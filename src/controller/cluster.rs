@@ -35,7 +35,7 @@ use crate::api::kubefedcluster::{CLUSTER_CONFIG_MALFORMED, CLUSTER_OFFLINE, CLUS
 use crate::api::{ClusterCondition, KubeFedCluster, KubeFedClusterStatus};
 use crate::controller::config::{HealthSettings, Settings};
 use crate::controller::metrics::Metrics;
-use crate::kubeconfig::build_client_with_tls;
+use crate::kubeconfig::{Protocol, build_client_with_tls};
 
 /// One KubeFedCluster as the sync controllers see it.
 #[derive(Clone)]
@@ -431,7 +431,7 @@ pub fn member_client(kfc: &KubeFedCluster, token: &str) -> Result<Client> {
         &kfc.spec.disabled_tls_validations,
     )
     .with_context(|| format!("invalid TLS settings of cluster {name}"))?;
-    build_client_with_tls(&config, tls)
+    build_client_with_tls(&config, tls, Protocol::Multiplexed)
         .with_context(|| format!("failed to build a client for cluster {name}"))
 }
 

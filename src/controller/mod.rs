@@ -57,11 +57,11 @@ pub async fn run(options: ControllerManagerOptions) -> Result<()> {
     let host = if in_cluster {
         let config =
             kube::Config::incluster().context("failed to read the in-cluster configuration")?;
-        build_client(&config, Protocol::Multiplexed).context("failed to build the host client")?
+        build_client(&config, Protocol::Pooled).context("failed to build the host client")?
     } else {
         let kubeconfig = LoadedKubeconfig::load(options.kubeconfig.as_deref())?;
         let access = kubeconfig.resolve(options.context.as_deref()).await?;
-        access.connect().await?.0
+        access.connect_with(Protocol::Multiplexed).await?.0
     };
     let namespace = match &options.namespace {
         Some(ns) => ns.clone(),

@@ -677,7 +677,11 @@ mod tests {
     ) -> Result<String, kube::Error> {
         let config = kube::Config::new(url.parse().unwrap());
         let tls = client_config(Some(&pki().ca_pem), disabled).unwrap();
-        let client = crate::kubeconfig::build_client_with_tls(&config, tls)?;
+        let client = crate::kubeconfig::build_client_with_tls(
+            &config,
+            tls,
+            crate::kubeconfig::Protocol::Multiplexed,
+        )?;
         client
             .request_text(http::Request::get("/version").body(Vec::new()).unwrap())
             .await

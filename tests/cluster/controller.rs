@@ -220,6 +220,20 @@ async fn controller_propagates_repairs_places_and_deletes() {
         "PropagatedVersion",
         "propagatedversions",
     );
+    // The PropagatedVersion is written beside the status, not before it.
+    eventually(
+        Duration::from_secs(10),
+        "PropagatedVersion of both clusters",
+        || {
+            let pv = pv.clone();
+            async move {
+                get_dynamic(&pv, "configmap-settings").await["status"]["clusterVersions"]
+                    .as_array()
+                    .is_some_and(|c| c.len() == 2)
+            }
+        },
+    )
+    .await;
     let version = get_dynamic(&pv, "configmap-settings").await;
     assert_eq!(
         version["status"]["templateVersion"],
@@ -1314,19 +1328,15 @@ async fn upstream_fixtures_crud_lifecycle() {
         let _ = status;
         let stored = get_dynamic(&fed, &name).await;
         let version_name = format!("{}-{name}", f.kind.to_lowercase());
-        let version = if f.namespaced || f.kind == "Namespace" {
-            get_dynamic(
-                &dynamic_api(
-                    &host,
-                    &ns,
-                    "core.kubefed.io",
-                    "v1alpha1",
-                    "PropagatedVersion",
-                    "propagatedversions",
-                ),
-                &version_name,
+        let versions_api = if f.namespaced || f.kind == "Namespace" {
+            dynamic_api(
+                &host,
+                &ns,
+                "core.kubefed.io",
+                "v1alpha1",
+                "PropagatedVersion",
+                "propagatedversions",
             )
-            .await
         } else {
             let ar = kube::api::ApiResource::from_gvk_with_plural(
                 &kube::api::GroupVersionKind::gvk(
@@ -1336,8 +1346,23 @@ async fn upstream_fixtures_crud_lifecycle() {
                 ),
                 "clusterpropagatedversions",
             );
-            get_dynamic(&Api::all_with(host.clone(), &ar), &version_name).await
+            Api::all_with(host.clone(), &ar)
         };
+        // Written beside the status, so perhaps a moment after it.
+        eventually(
+            Duration::from_secs(10),
+            &format!("{version_name} of both clusters"),
+            || {
+                let (api, version_name) = (versions_api.clone(), version_name.clone());
+                async move {
+                    get_dynamic(&api, &version_name).await["status"]["clusterVersions"]
+                        .as_array()
+                        .is_some_and(|c| c.len() == 2)
+                }
+            },
+        )
+        .await;
+        let version = get_dynamic(&versions_api, &version_name).await;
         assert_eq!(
             version["status"]["templateVersion"],
             gojson::template_version(&stored),

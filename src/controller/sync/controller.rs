@@ -86,6 +86,8 @@ struct Ctx {
     versions: VersionCache,
     recorder: Recorder,
     backoff: Mutex<HashMap<ObjectRef<DynamicObject>, Duration>>,
+    /// The status last written per federated object (by UID).
+    statuses: Mutex<HashMap<String, Value>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -197,6 +199,7 @@ pub async fn run(
         versions,
         ty: ty.clone(),
         backoff: Mutex::new(HashMap::new()),
+        statuses: Mutex::new(HashMap::new()),
     });
 
     // Member caches follow the registry: opened for ready clusters, closed for the others,
@@ -1230,10 +1233,20 @@ async fn write_status(
     let now = k8s_openapi::jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
-    let previous = federated.get("status").cloned().unwrap_or(Value::Null);
+    // What this process wrote last wins over the store's copy, which may predate that write
+    // (a reconcile triggered by our own finalizer patch would otherwise write the status twice).
+    let uid = object.metadata.uid.clone().unwrap_or_default();
+    let stored = federated.get("status").cloned().unwrap_or(Value::Null);
+    let previous = ctx
+        .statuses
+        .lock()
+        .ok()
+        .and_then(|s| s.get(&uid).cloned())
+        .unwrap_or(stored);
     let Some(mut status) = status::desired_status(&previous, &observed, &now) else {
         return Ok(());
     };
+    let written = status.clone();
     // A merge patch keeps keys it does not mention: clear what the new status leaves out.
     if let (Some(prev), Some(next)) = (previous.as_object(), status.as_object_mut()) {
         for key in prev.keys() {
@@ -1257,7 +1270,12 @@ async fn write_status(
         )
         .await
     {
-        Ok(_) => Ok(()),
+        Ok(_) => {
+            if let Ok(mut s) = ctx.statuses.lock() {
+                s.insert(uid, written);
+            }
+            Ok(())
+        }
         Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
         Err(e) => Err(anyhow!(e)).with_context(|| {
             format!(
@@ -1279,6 +1297,9 @@ async fn ensure_deletion(
     let name = object.metadata.name.clone().unwrap_or_default();
     let namespace = object.metadata.namespace.clone();
     ctx.versions.forget(namespace.as_deref(), &name);
+    if let (Some(uid), Ok(mut s)) = (&object.metadata.uid, ctx.statuses.lock()) {
+        s.remove(uid);
+    }
     let finalizers = object.metadata.finalizers.clone().unwrap_or_default();
     if !finalizers.iter().any(|f| f == SYNC_FINALIZER) {
         return Ok(Action::await_change());
