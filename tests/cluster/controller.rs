@@ -499,6 +499,77 @@ async fn controller_propagates_repairs_places_and_deletes() {
     .await;
     eprintln!("controller: deletion done in {} ms", gone.as_millis());
 
+    // kubefed.io/deleteoption (upstream e2e `deleteoptions.go`): the member copies are deleted
+    // with those options. A ConfigMap owned by each member Deployment shows which propagation
+    // policy the member's garbage collector applied: kept with Orphan, collected without it.
+    let mut owners = Vec::new();
+    for (name, option) in [
+        ("orphans", Some(r#"{"propagationPolicy":"Orphan"}"#)),
+        ("collects", None),
+    ] {
+        let mut metadata = json!({"name": name, "namespace": app});
+        if let Some(o) = option {
+            metadata["annotations"] = json!({"kubefed.io/deleteoption": o});
+        }
+        let object: kube::api::DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedDeployment", "metadata": metadata,
+            "spec": {"placement": {"clusters": [{"name": "member1"}]},
+                     "template": {"spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                                  "template": {"metadata": {"labels": {"app": name}},
+                                               "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}}}
+        }))
+        .unwrap();
+        fed_deploy
+            .create(&PostParams::default(), &object)
+            .await
+            .unwrap();
+        let deployments = Api::<Deployment>::namespaced(members[0].clone(), &app);
+        let uid = eventually(
+            Duration::from_secs(10),
+            &format!("Deployment {name} on member1"),
+            || {
+                let deployments = deployments.clone();
+                async move { deployments.get_opt(name).await.unwrap().is_some() }
+            },
+        )
+        .await;
+        let _ = uid;
+        let uid = deployments.get(name).await.unwrap().metadata.uid.unwrap();
+        create::<ConfigMap>(&members[0], &app, json!({
+            "metadata": {"name": format!("{name}-dependent"),
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name, "uid": uid}]},
+            "data": {"k": "v"}
+        }))
+        .await;
+        owners.push(name);
+    }
+    for name in &owners {
+        fed_deploy
+            .delete(name, &DeleteParams::default())
+            .await
+            .unwrap();
+    }
+    eventually(
+        Duration::from_secs(30),
+        "Orphan keeps its dependent, the default collects it",
+        || {
+            let (m1, app) = (members[0].clone(), app.clone());
+            async move {
+                let cms = Api::<ConfigMap>::namespaced(m1.clone(), &app);
+                let deployments = Api::<Deployment>::namespaced(m1, &app);
+                deployments.get_opt("orphans").await.unwrap().is_none()
+                    && deployments.get_opt("collects").await.unwrap().is_none()
+                    && cms
+                        .get_opt("orphans-dependent")
+                        .await
+                        .unwrap()
+                        .is_some_and(|c| c.metadata.owner_references.unwrap_or_default().is_empty())
+                    && cms.get_opt("collects-dependent").await.unwrap().is_none()
+            }
+        },
+    )
+    .await;
+
     // Upstream's log lines, health and metrics.
     let log = controller.log();
     for line in [
