@@ -5,7 +5,7 @@ use clap::Args;
 
 use super::GlobalArgs;
 use crate::kubeconfig::LoadedKubeconfig;
-use crate::ops::unjoin::{MemberSide, UnjoinOptions, unjoin};
+use crate::ops::unjoin::{MemberSide, UnjoinOptions, find_registration, unjoin};
 use crate::output::Format;
 
 /// Remove the registration of a cluster from a KubeFed control plane
@@ -76,6 +76,22 @@ pub async fn run(args: UnjoinArgs, global: &GlobalArgs) -> Result<()> {
         anyhow::Ok(client)
     }
     .await;
+    let options = UnjoinOptions {
+        cluster_name: cluster.clone(),
+        host_cluster_name,
+        host_context: host.context.clone(),
+        namespace: global.kubefed_namespace.clone(),
+        force,
+        dry_run: global.dry_run(),
+    };
+    // A name that is not joined stops here, before the cleanup plan and any delete.
+    let registration = find_registration(
+        &host_client,
+        &host.context,
+        member.as_ref().ok().map(|c| (c, member_context.as_str())),
+        &options,
+    )
+    .await?;
     // NB: the cleanup is planned and confirmed first, but runs after the KubeFedCluster is
     // gone: while it exists, a running controller re-creates what is deleted.
     let mut cleanup_plan = None;
@@ -104,14 +120,6 @@ pub async fn run(args: UnjoinArgs, global: &GlobalArgs) -> Result<()> {
             error: anyhow::anyhow!("{e:#}"),
         },
     };
-    let options = UnjoinOptions {
-        cluster_name: cluster.clone(),
-        host_cluster_name,
-        host_context: host.context.clone(),
-        namespace: global.kubefed_namespace.clone(),
-        force,
-        dry_run: global.dry_run(),
-    };
     let outcome = {
         let progress = printer.progress();
         unjoin(
@@ -119,6 +127,7 @@ pub async fn run(args: UnjoinArgs, global: &GlobalArgs) -> Result<()> {
             &host.context,
             member_side,
             &options,
+            &registration,
             &progress,
         )
         .await?
@@ -136,6 +145,23 @@ pub async fn run(args: UnjoinArgs, global: &GlobalArgs) -> Result<()> {
     }
     for e in &outcome.errors {
         printer.warn(&format!("ignored with --force: {e}"));
+    }
+    if !outcome.namespace_kept_for.is_empty() {
+        const SHOWN: usize = 10;
+        let kept = &outcome.namespace_kept_for;
+        let mut list = kept
+            .iter()
+            .take(SHOWN)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if kept.len() > SHOWN {
+            list.push_str(&format!(" and {} more", kept.len() - SHOWN));
+        }
+        printer.note(&format!(
+            "keeping Namespace `{}` in cluster `{member_context}`: it holds objects this join did not create: {list}",
+            global.kubefed_namespace
+        ));
     }
     if !outcome.left_on_member.is_empty() {
         printer.warn(&format!(

@@ -235,9 +235,17 @@ async fn join_member_cluster_scope_writes_go_kubefedctl_objects_and_unjoin_remov
         .unwrap();
     assert!(member_ns.is_none_or(|n| n.metadata.deletion_timestamp.is_some()));
 
-    // Unjoin is idempotent.
+    // Once everything is gone the name is not joined any more: an error that deletes nothing
+    // (issue 12: a name without a KubeFedCluster or objects of its own join touches nothing).
     let again = unjoin(&ns, &[&name, "--cluster-context", "member1"]);
-    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.code, 1, "{}", again.stderr);
+    assert!(
+        again.stderr.starts_with(&format!(
+            "error: KubeFedCluster `{ns}/{name}` does not exist in cluster `fedhost`, and cluster `member1` has no objects of its join; nothing was deleted\n"
+        )),
+        "{}",
+        again.stderr
+    );
 }
 
 #[tokio::test]
@@ -1562,4 +1570,144 @@ async fn unjoin_dry_run_lists_both_sides_and_deletes_nothing() {
         member_objects(&member, &ns, &sa).await,
         Vec::<String>::new()
     );
+}
+
+/// Create a ConfigMap `name` in `ns` of `member`: a user's object the join did not create.
+async fn user_config_map(member: &Client, ns: &str, name: &str) {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    Api::<ConfigMap>::namespaced(member.clone(), ns)
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(
+                serde_json::json!({"metadata": {"name": name}, "data": {"k": "v"}}),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+}
+
+/// Whether `ns` exists on `member` and is not being deleted.
+async fn namespace_alive(member: &Client, ns: &str) -> bool {
+    Api::<Namespace>::all(member.clone())
+        .get_opt(ns)
+        .await
+        .unwrap()
+        .is_some_and(|n| n.metadata.deletion_timestamp.is_none())
+}
+
+// Pins issue 12.1: `unjoin` of a name that was never joined deleted the member's namespace.
+#[tokio::test]
+async fn unjoin_of_a_name_never_joined_keeps_the_member_namespace() {
+    let ns = unique("kf-typo");
+    let name = unique("m1");
+    init(&ns, "Cluster");
+    assert_eq!(join(&ns, &[&name, "--cluster-context", "member1"]).code, 0);
+    let member = client("member1").await;
+    let host = client("fedhost").await;
+    user_config_map(&member, &ns, "users-own").await;
+    let typo = format!("{name}-typo");
+    let out = unjoin(&ns, &[&typo, "--cluster-context", "member1"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "KubeFedCluster `{ns}/{typo}` does not exist in cluster `fedhost`"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("joined clusters in namespace `{ns}`: {name}")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        namespace_alive(&member, &ns).await,
+        "member namespace deleted"
+    );
+    assert_eq!(
+        member_objects(&member, &ns, &format!("{name}-fedhost"))
+            .await
+            .len(),
+        4,
+        "the real join's objects"
+    );
+    assert!(
+        Api::<k8s_openapi::api::core::v1::ConfigMap>::namespaced(member.clone(), &ns)
+            .get_opt("users-own")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        Api::<KubeFedCluster>::namespaced(host.clone(), &ns)
+            .get_opt(&name)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        unjoin(&ns, &[&name, "--cluster-context", "member1"]).code,
+        0
+    );
+    let _ = Api::<Namespace>::all(member)
+        .delete(&ns, &DeleteParams::default())
+        .await;
+}
+
+// Pins issue 12.1: a real unjoin deleted the member namespace with another join and a
+// user's objects in it.
+#[tokio::test]
+async fn unjoin_keeps_a_member_namespace_holding_objects_the_join_did_not_create() {
+    let ns = unique("kf-shared");
+    let (a, b) = (unique("a"), unique("b"));
+    init(&ns, "Cluster");
+    let member = client("member2").await;
+    assert_eq!(join(&ns, &[&a, "--cluster-context", "member2"]).code, 0);
+    let out = join(
+        &ns,
+        &[&b, "--cluster-context", "member2", "--allow-duplicate"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    user_config_map(&member, &ns, "users-own").await;
+    let out = unjoin(&ns, &[&a, "--cluster-context", "member2"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        format!("kubefedcluster.core.kubefed.io/{a} unjoined\n")
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "keeping Namespace `{ns}` in cluster `member2`: it holds objects this join did not create: "
+        )) && out.stderr.contains("ConfigMap `users-own`")
+            && out.stderr.contains(&format!("ServiceAccount `{b}-fedhost`")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        namespace_alive(&member, &ns).await,
+        "member namespace deleted"
+    );
+    assert_eq!(
+        member_objects(&member, &ns, &format!("{a}-fedhost")).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        member_objects(&member, &ns, &format!("{b}-fedhost"))
+            .await
+            .len(),
+        4,
+        "the other join's objects"
+    );
+    // The last join goes; the user's ConfigMap still keeps the namespace.
+    let out = unjoin(&ns, &[&b, "--cluster-context", "member2"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        namespace_alive(&member, &ns).await,
+        "member namespace deleted"
+    );
+    let _ = Api::<Namespace>::all(member)
+        .delete(&ns, &DeleteParams::default())
+        .await;
 }
