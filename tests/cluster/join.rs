@@ -1711,3 +1711,43 @@ async fn unjoin_keeps_a_member_namespace_holding_objects_the_join_did_not_create
         .delete(&ns, &DeleteParams::default())
         .await;
 }
+
+// Pins issue 12.4: a re-join with --error-on-existing=false never removed
+// disabledTLSValidations (nor caBundle), so an insecure member stayed insecure.
+#[tokio::test]
+async fn rejoin_with_a_real_ca_removes_disabled_tls_validations() {
+    let ns = unique("kf-retls");
+    let name = unique("m2");
+    init(&ns, "Cluster");
+    let out = join(&ns, &[&name, "--cluster-context", "insecure-member2"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let kfcs = Api::<KubeFedCluster>::namespaced(client("fedhost").await, &ns);
+    let before = kfcs.get(&name).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&before.spec.disabled_tls_validations).unwrap(),
+        serde_json::json!(["*"])
+    );
+    let out = join(
+        &ns,
+        &[
+            &name,
+            "--cluster-context",
+            "member2",
+            "--error-on-existing=false",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let after = kfcs.get(&name).await.unwrap();
+    let spec = serde_json::to_value(&after.spec).unwrap();
+    assert_eq!(
+        spec.get("disabledTLSValidations"),
+        None,
+        "still insecure: {spec}"
+    );
+    assert_eq!(after.spec.ca_bundle.unwrap().0, kubeconfig_ca());
+    assert_eq!(after.spec.secret_ref, before.spec.secret_ref);
+    assert_eq!(
+        unjoin(&ns, &[&name, "--cluster-context", "member2"]).code,
+        0
+    );
+}
