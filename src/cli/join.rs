@@ -73,20 +73,58 @@ pub struct JoinArgs {
     pub output: Option<Format>,
 }
 
-/// `30s`, `2m`, `500ms` or plain seconds.
+/// The longest duration a flag accepts: far beyond any token controller or KubeFed controller
+/// delay, and far from the overflow of a deadline computed from it (issue 12.8).
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+
+/// `30s`, `2m`, `1h`, `500ms`, `1m30s` or plain seconds, at most [`MAX_DURATION`]; checked
+/// while parsing, so a bad value is a usage error before anything is written.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((s, "s"), |i| s.split_at(i));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration `{s}` (examples: 30s, 2m, 500ms)"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        _ => Err(format!("invalid duration `{s}` (examples: 30s, 2m, 500ms)")),
+    let invalid = || format!("invalid duration `{s}` (examples: 30s, 2m, 1m30s, 500ms)");
+    let too_long = || format!("duration `{s}` is longer than the maximum, 24h");
+    if s.is_empty() {
+        return Err(invalid());
     }
+    let mut total = Duration::ZERO;
+    let mut rest = s;
+    let mut first = true;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(invalid());
+        }
+        // Only digits: a number too big for u64 is too long, not malformed.
+        let n: u64 = rest[..digits].parse().map_err(|_| too_long())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let (unit, tail) = rest.split_at(unit_len);
+        rest = tail;
+        let millis_per_unit: u64 = match unit {
+            "ms" => 1,
+            // A plain number is seconds, as the Go tool's integer flags were.
+            "s" | "" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            _ => return Err(invalid()),
+        };
+        if unit.is_empty() && !first {
+            return Err(invalid());
+        }
+        first = false;
+        let part = n
+            .checked_mul(millis_per_unit)
+            .map(Duration::from_millis)
+            .ok_or_else(too_long)?;
+        total = total.checked_add(part).ok_or_else(too_long)?;
+        if total > MAX_DURATION {
+            return Err(too_long());
+        }
+    }
+    Ok(total)
 }
 
 pub async fn run(args: JoinArgs, global: &GlobalArgs) -> Result<()> {
@@ -365,6 +403,41 @@ fn render(
             }
             Err(anyhow::anyhow!("{n} of {} clusters failed to join", clusters.len()))
                 .context_hint("join failed", "the joins that succeeded are kept; fix the errors above and rerun for the failed clusters")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_bounded_and_never_overflow() {
+        for (text, ms) in [
+            ("30", 30_000),
+            ("30s", 30_000),
+            ("500ms", 500),
+            ("2m", 120_000),
+            ("1m30s", 90_000),
+            ("1h", 3_600_000),
+            ("24h", 86_400_000),
+            ("0s", 0),
+        ] {
+            assert_eq!(parse_duration(text).unwrap().as_millis(), ms, "{text}");
+        }
+        for bad in ["", "s", "1x", "1.5s", "-1s", "1m5", "1s 2s", "30 s"] {
+            let e = parse_duration(bad).unwrap_err();
+            assert!(e.starts_with("invalid duration"), "{bad}: {e}");
+        }
+        for huge in [
+            "18446744073709551615s",
+            "307445734561825861m",
+            "99999999999999999999999",
+            "24h1ms",
+            "18446744073709551615ms18446744073709551615ms",
+        ] {
+            let e = parse_duration(huge).unwrap_err();
+            assert!(e.contains("longer than the maximum, 24h"), "{huge}: {e}");
         }
     }
 }

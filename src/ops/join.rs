@@ -1064,7 +1064,10 @@ impl Run<'_> {
         let started = tokio::time::Instant::now();
         let mut found = None;
         if let Some(mut events) = events {
-            let deadline = started + self.options.token_timeout;
+            // The CLI bounds the timeout; an unbounded one waits "forever", never panics.
+            let deadline = started
+                .checked_add(self.options.token_timeout)
+                .unwrap_or_else(|| started + Duration::from_secs(365 * 24 * 3600));
             while let Ok(Some(event)) = tokio::time::timeout_at(deadline, events.next()).await {
                 match event {
                     Ok(WatchEvent::Added(s) | WatchEvent::Modified(s)) if has_token(Some(&s)) => {

@@ -1751,3 +1751,62 @@ async fn rejoin_with_a_real_ca_removes_disabled_tls_validations() {
         0
     );
 }
+
+// Pins issue 12.8: a huge --token-timeout panicked (exit 101) after the member objects were
+// written; a huge --wait-timeout overflowed while parsing.
+#[tokio::test]
+async fn huge_durations_are_usage_errors_before_any_write() {
+    let ns = unique("kf-timeout");
+    let name = unique("m1");
+    init(&ns, "Cluster");
+    let member = client("member1").await;
+    for timeout in ["18446744073709551615s", "307445734561825861m"] {
+        let out = join(
+            &ns,
+            &[
+                &name,
+                "--cluster-context",
+                "member1",
+                "--token-timeout",
+                timeout,
+            ],
+        );
+        assert_eq!(out.code, 2, "{timeout}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!(
+                "invalid value '{timeout}' for '--token-timeout <DURATION>'"
+            )),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(
+            member_objects(&member, &ns, &format!("{name}-fedhost")).await,
+            Vec::<String>::new(),
+            "{timeout}"
+        );
+        assert!(
+            Api::<Namespace>::all(member.clone())
+                .get_opt(&ns)
+                .await
+                .unwrap()
+                .is_none(),
+            "{timeout}"
+        );
+    }
+    let out = kf(
+        &ns,
+        &[
+            "disable",
+            "configmaps",
+            "--wait-timeout",
+            "307445734561825861m",
+        ],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("invalid value '307445734561825861m' for '--wait-timeout <DURATION>'"),
+        "{}",
+        out.stderr
+    );
+}
