@@ -730,3 +730,87 @@ async fn conversion_of_cluster_roles_ingresses_jobs_and_replicasets() {
         .delete(&ns, &DeleteParams::default())
         .await;
 }
+
+// Pins issue 12.6: `orphaning-deletion enable --dry-run` wrote the annotation for real.
+#[tokio::test]
+async fn orphaning_deletion_dry_run_writes_nothing() {
+    let cp = unique("kf-fed");
+    init(&cp, "Cluster");
+    let host = client("fedhost").await;
+    let ns = unique("kf-orphan-dry");
+    create(
+        &host,
+        "",
+        &[json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})],
+    )
+    .await;
+    create(&host, &ns, &[json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {}})]).await;
+    let out = kf(
+        &cp,
+        &["federate", "configmaps", "cfg", "-n", &ns, "--enable-type"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("types.kubefed.io", "v1beta1", "FederatedConfigMap"),
+        "federatedconfigmaps",
+    );
+    let api = Api::<DynamicObject>::namespaced_with(host.clone(), &ns, &ar);
+    let before = api.get("cfg").await.unwrap();
+    for mode in ["--dry-run", "--dry-run=server"] {
+        let out = kf(
+            &cp,
+            &[
+                "orphaning-deletion",
+                "enable",
+                "fcm",
+                "cfg",
+                "-n",
+                &ns,
+                mode,
+            ],
+        );
+        assert_eq!(out.code, 0, "{mode}: {}", out.stderr);
+        let after = api.get("cfg").await.unwrap();
+        assert_eq!(
+            after.metadata.annotations, before.metadata.annotations,
+            "{mode}: the annotation was written"
+        );
+        assert_eq!(
+            after.metadata.resource_version, before.metadata.resource_version,
+            "{mode}"
+        );
+    }
+    // The same for disable: the annotation set for real stays under a dry run.
+    let out = kf(
+        &cp,
+        &["orphaning-deletion", "enable", "fcm", "cfg", "-n", &ns],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for mode in ["--dry-run", "--dry-run=server"] {
+        let out = kf(
+            &cp,
+            &[
+                "orphaning-deletion",
+                "disable",
+                "fcm",
+                "cfg",
+                "-n",
+                &ns,
+                mode,
+            ],
+        );
+        assert_eq!(out.code, 0, "{mode}: {}", out.stderr);
+        assert_eq!(
+            kf(
+                &cp,
+                &["orphaning-deletion", "status", "fcm", "cfg", "-n", &ns]
+            )
+            .stdout,
+            "Enabled\n",
+            "{mode}"
+        );
+    }
+    let _ = Api::<Namespace>::all(host)
+        .delete(&ns, &DeleteParams::default())
+        .await;
+}
