@@ -8,7 +8,9 @@ use clap::{ArgAction, Args};
 use super::GlobalArgs;
 use crate::error::{HintExt, UsageError, hinted};
 use crate::kubeconfig::{LoadedKubeconfig, rename_context};
-use crate::ops::join::{JoinOptions, JoinOutcome, NameProblem, Side, check_names, join};
+use crate::ops::join::{
+    JoinOptions, JoinOutcome, NameProblem, Side, check_names, cluster_uid, join,
+};
 use crate::ops::{DryRun, OnExisting};
 use crate::output::{Format, Printer};
 
@@ -156,6 +158,14 @@ pub async fn run(args: JoinArgs, global: &GlobalArgs) -> Result<()> {
             }
         }
     }
+    // NB: review 2.7: `join a a` joined `a` twice at once, each run blind to the other.
+    for (i, cluster) in clusters.iter().enumerate() {
+        if clusters[..i].contains(cluster) {
+            return Err(
+                UsageError(format!("cluster name `{cluster}` is given more than once")).into(),
+            );
+        }
+    }
     let mut kubeconfig = LoadedKubeconfig::load(global.kubeconfig.as_deref())?;
     let mut host_context = match &global.host_cluster_context {
         Some(c) => c.clone(),
@@ -283,6 +293,9 @@ pub async fn run(args: JoinArgs, global: &GlobalArgs) -> Result<()> {
     }));
     let (host_connected, members) = futures::join!(host.connect(), member_access);
     let (host_client, _) = host_connected?;
+    if !allow_duplicate {
+        refuse_one_cluster_twice(&clusters, &members).await?;
+    }
     let options_for = |cluster: &str| JoinOptions {
         cluster_name: cluster.to_string(),
         host_cluster_name: host_cluster_name
@@ -328,6 +341,38 @@ pub async fn run(args: JoinArgs, global: &GlobalArgs) -> Result<()> {
         .await;
 
     render(&printer, &clusters, results, output, global.dry_run())
+}
+
+/// Refuse, before any write, a command that names one physical cluster twice (two contexts
+/// of one cluster): the joins run at once, so neither one's duplicate check would see the
+/// other's KubeFedCluster. Clusters are told apart by their `kube-system` namespace UID.
+async fn refuse_one_cluster_twice(
+    clusters: &[String],
+    members: &[Result<(crate::kubeconfig::ClusterAccess, kube::Client)>],
+) -> Result<()> {
+    if clusters.len() < 2 {
+        return Ok(());
+    }
+    let uids = futures::future::join_all(members.iter().map(|m| async move {
+        match m {
+            Ok((_, client)) => cluster_uid(client).await,
+            Err(_) => None,
+        }
+    }))
+    .await;
+    for (i, uid) in uids.iter().enumerate() {
+        let Some(uid) = uid else { continue };
+        if let Some(j) = uids[..i].iter().position(|u| u.as_ref() == Some(uid)) {
+            return Err(hinted(
+                format!(
+                    "clusters `{}` and `{}` are the same cluster (kube-system namespace UID {uid}); nothing was joined",
+                    clusters[j], clusters[i]
+                ),
+                "join it under one name, or pass --allow-duplicate",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn render(

@@ -138,6 +138,17 @@ pub fn check_names(
     Ok(())
 }
 
+/// The UID of a cluster's `kube-system` namespace, which identifies the physical cluster;
+/// `None` when it cannot be read (a user without that right is not checked for duplicates).
+pub async fn cluster_uid(client: &Client) -> Option<String> {
+    Api::<Namespace>::all(client.clone())
+        .get_opt("kube-system")
+        .await
+        .ok()
+        .flatten()
+        .and_then(|n| n.uid())
+}
+
 /// One of the two clusters a join talks to.
 pub struct Side<'a> {
     pub access: &'a ClusterAccess,

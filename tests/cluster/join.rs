@@ -1810,3 +1810,81 @@ async fn huge_durations_are_usage_errors_before_any_write() {
         out.stderr
     );
 }
+
+/// A copy of the federation's kubeconfig in `dir` with extra contexts `alias` for `cluster`
+/// (the admin user): names of a test's own, since cluster-scoped RBAC names include them.
+fn kubeconfig_with_aliases(dir: &std::path::Path, aliases: &[(&str, &str)]) -> std::path::PathBuf {
+    let path = dir.join("config");
+    let mut doc: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(&federation().kubeconfig).unwrap())
+            .unwrap();
+    let contexts = doc["contexts"].as_array_mut().unwrap();
+    for (alias, cluster) in aliases {
+        contexts.push(
+            serde_json::json!({"name": alias, "context": {"cluster": cluster, "user": "admin"}}),
+        );
+    }
+    std::fs::write(&path, serde_saphyr::to_string(&doc).unwrap()).unwrap();
+    path
+}
+
+/// kubefedctl `args` with `kubeconfig`, against the control plane in `ns` on fedhost.
+fn kf_with(kubeconfig: &std::path::Path, ns: &str, args: &[&str]) -> crate::util::Run {
+    run(crate::util::kubefedctl_bare()
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args([
+            "--host-cluster-context",
+            "fedhost",
+            "--kubefed-namespace",
+            ns,
+        ])
+        .args(args))
+}
+
+// Pins review 2.7: `join a a`, and two contexts of one physical cluster in one command, both
+// joined concurrently and bypassed the duplicate check.
+#[tokio::test]
+async fn join_of_one_cluster_twice_in_one_command_is_refused_before_any_write() {
+    let ns = unique("kf-twice");
+    init(&ns, "Cluster");
+    let (a, b) = (unique("twice-a"), unique("twice-b"));
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = kubeconfig_with_aliases(dir.path(), &[(&a, "member1"), (&b, "member1")]);
+    let member = client("member1").await;
+    let host = client("fedhost").await;
+    let out = kf_with(&kubeconfig, &ns, &["join", &a, &a]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("cluster name `{a}` is given more than once")),
+        "{}",
+        out.stderr
+    );
+    let out = kf_with(&kubeconfig, &ns, &["join", &a, &b]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "clusters `{a}` and `{b}` are the same cluster (kube-system namespace UID "
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        Api::<Namespace>::all(member.clone())
+            .get_opt(&ns)
+            .await
+            .unwrap()
+            .is_none(),
+        "member namespace written"
+    );
+    assert!(
+        Api::<KubeFedCluster>::namespaced(host.clone(), &ns)
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "a KubeFedCluster was written"
+    );
+}
