@@ -208,7 +208,8 @@ pub async fn run(args: JoinArgs, global: &GlobalArgs) -> Result<()> {
                 let Some(file) = file else {
                     return Err(hinted(problem, hint));
                 };
-                let approve = if rename {
+                // `--yes` answers the prompt, so it is never shown; an explicit "No" is final.
+                let approve = if rename || yes {
                     true
                 } else if printer.can_prompt() && !global.quiet {
                     printer.warn(&problem);
@@ -220,7 +221,6 @@ pub async fn run(args: JoinArgs, global: &GlobalArgs) -> Result<()> {
                         .default(false)
                         .interact()
                         .context("failed to read the answer")?
-                        || yes
                 } else {
                     false
                 };

@@ -1888,3 +1888,60 @@ async fn join_of_one_cluster_twice_in_one_command_is_refused_before_any_write() 
         "a KubeFedCluster was written"
     );
 }
+
+// Pins review 2.1: `join --yes` still prompted on a terminal and did nothing without one.
+#[tokio::test]
+async fn join_yes_renames_the_host_context_without_a_terminal() {
+    let ns = unique("kf-yes");
+    let name = unique("m2");
+    init(&ns, "Cluster");
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("config");
+    std::fs::copy(&federation().kubeconfig, &copy).unwrap();
+    let with_copy = |args: &[&str]| {
+        run(crate::util::kubefedctl_bare()
+            .arg("--kubeconfig")
+            .arg(&copy)
+            .args(["--kubefed-namespace", &ns])
+            .args(args))
+    };
+    let out = with_copy(&[
+        "join",
+        &name,
+        "--cluster-context",
+        "member2",
+        "--host-cluster-context",
+        "kubernetes-admin@kubernetes",
+        "--yes",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "Renamed context `kubernetes-admin@kubernetes` to `kubernetes-admin-kubernetes`"
+        ),
+        "{}",
+        out.stderr
+    );
+    let renamed: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(&copy).unwrap()).unwrap();
+    let contexts: Vec<&str> = renamed["contexts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        contexts.contains(&"kubernetes-admin-kubernetes")
+            && !contexts.contains(&"kubernetes-admin@kubernetes"),
+        "{contexts:?}"
+    );
+    let out = with_copy(&[
+        "unjoin",
+        &name,
+        "--cluster-context",
+        "member2",
+        "--host-cluster-context",
+        "kubernetes-admin-kubernetes",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
