@@ -1945,3 +1945,45 @@ async fn join_yes_renames_the_host_context_without_a_terminal() {
     ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
+
+// Pins review 3.3: `unjoin` took one cluster where `join` takes several.
+#[tokio::test]
+async fn unjoin_accepts_several_clusters_like_join() {
+    let ns = unique("kf-unjoin-many");
+    init(&ns, "Cluster");
+    let (a, b) = (unique("many-a"), unique("many-b"));
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = kubeconfig_with_aliases(dir.path(), &[(&a, "member1"), (&b, "member2")]);
+    let host = client("fedhost").await;
+    let out = kf_with(&kubeconfig, &ns, &["join", &a, &b]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = kf_with(
+        &kubeconfig,
+        &ns,
+        &["unjoin", &a, &b, "--cluster-context", &a],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let out = kf_with(&kubeconfig, &ns, &["unjoin", &a, &b]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        format!(
+            "kubefedcluster.core.kubefed.io/{a} unjoined\nkubefedcluster.core.kubefed.io/{b} unjoined\n"
+        )
+    );
+    assert!(
+        Api::<KubeFedCluster>::namespaced(host.clone(), &ns)
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    for (name, member) in [(&a, "member1"), (&b, "member2")] {
+        assert_eq!(
+            member_objects(&client(member).await, &ns, &format!("{name}-fedhost")).await,
+            Vec::<String>::new(),
+            "{member}"
+        );
+    }
+}
