@@ -66,7 +66,8 @@ pub struct Registration {
 
 /// Find the registration `options.cluster_name` names: its KubeFedCluster, or without one
 /// (a `--force` unjoin left the member side behind) objects of that name's own join on
-/// `member`. Neither is an error that deletes nothing: a typo must not touch another join.
+/// `member`. Finding neither is an error, raised before anything is deleted: a typo must not
+/// touch another join.
 pub async fn find_registration(
     host: &Client,
     host_context: &str,
