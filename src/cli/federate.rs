@@ -141,14 +141,10 @@ pub async fn run(args: FederateArgs, global: &GlobalArgs) -> Result<()> {
         let objects = read_objects(&file)?;
         let mut out = Vec::new();
         for object in objects {
-            let kind = object["kind"].as_str().unwrap_or_default();
             let fed = offline_type(&object);
             let (federated, warning) = convert(&object, &fed, &placement);
             if let Some(w) = warning {
                 printer.warn(&w);
-            }
-            if kind.is_empty() {
-                return Err(anyhow!("an object in `{file}` has no kind"));
             }
             out.push(sorted(&federated));
         }
@@ -499,7 +495,8 @@ async fn enable_types(
     Ok(())
 }
 
-/// Objects from a multi-document YAML file or stdin; reading stops at the first empty document.
+/// Objects from a multi-document YAML file or stdin (empty documents are dropped), with the
+/// items of a `List` in its place; every object must have a kind and a name.
 fn read_objects(file: &str) -> Result<Vec<Value>> {
     let text = if file == "-" {
         let mut s = String::new();
@@ -513,7 +510,58 @@ fn read_objects(file: &str) -> Result<Vec<Value>> {
     };
     let docs: Vec<Value> = serde_saphyr::from_multiple(&text)
         .with_context(|| format!("failed to parse YAML in `{file}`"))?;
-    Ok(docs.into_iter().take_while(|d| !d.is_null()).collect())
+    let mut objects = Vec::new();
+    for (i, doc) in docs.into_iter().enumerate() {
+        if doc.is_null() {
+            continue;
+        }
+        flatten(
+            doc,
+            &format!("document {} of `{file}`", i + 1),
+            &mut objects,
+        )?;
+    }
+    Ok(objects)
+}
+
+/// Push `object`, or the items of a list, onto `out`.
+// NB: issue 12.7: a `List` (what `kubectl get a b -o yaml` prints) was federated as one
+// `FederatedList` named "". As `kubectl apply -f`, its items are the objects; items of a typed
+// list (`ConfigMapList`) take their kind and apiVersion from the list.
+fn flatten(object: Value, what: &str, out: &mut Vec<Value>) -> Result<()> {
+    let kind = object["kind"].as_str().unwrap_or_default().to_string();
+    if kind.is_empty() {
+        return Err(anyhow!("{what} has no kind"));
+    }
+    if let Some(item_kind) = kind.strip_suffix("List")
+        && object.get("items").is_some()
+    {
+        let Some(items) = object["items"].as_array() else {
+            return Err(anyhow!("{what} ({kind}): `items` is not a list"));
+        };
+        for (j, item) in items.iter().enumerate() {
+            let mut item = item.clone();
+            if let Some(fields) = item.as_object_mut()
+                && !item_kind.is_empty()
+                && !fields.contains_key("kind")
+            {
+                fields.insert("kind".into(), item_kind.into());
+                if !fields.contains_key("apiVersion") {
+                    fields.insert("apiVersion".into(), object["apiVersion"].clone());
+                }
+            }
+            flatten(item, &format!("item {} of {what}", j + 1), out)?;
+        }
+        return Ok(());
+    }
+    if object["metadata"]["name"]
+        .as_str()
+        .is_none_or(|n| n.is_empty())
+    {
+        return Err(anyhow!("{what} ({kind}) has no metadata.name"));
+    }
+    out.push(object);
+    Ok(())
 }
 
 /// The default federated type for an object read offline (kind to plural as apimachinery's

@@ -8,7 +8,9 @@ use clap::{ArgAction, Args};
 use super::GlobalArgs;
 use crate::error::{HintExt, UsageError, hinted};
 use crate::kubeconfig::{LoadedKubeconfig, rename_context};
-use crate::ops::join::{JoinOptions, JoinOutcome, NameProblem, Side, check_names, join};
+use crate::ops::join::{
+    JoinOptions, JoinOutcome, NameProblem, Side, check_names, cluster_uid, join,
+};
 use crate::ops::{DryRun, OnExisting};
 use crate::output::{Format, Printer};
 
@@ -73,20 +75,58 @@ pub struct JoinArgs {
     pub output: Option<Format>,
 }
 
-/// `30s`, `2m`, `500ms` or plain seconds.
+/// The longest duration a flag accepts: far beyond any token controller or KubeFed controller
+/// delay, and far from the overflow of a deadline computed from it (issue 12.8).
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+
+/// `30s`, `2m`, `1h`, `500ms`, `1m30s` or plain seconds, at most [`MAX_DURATION`]; checked
+/// while parsing, so a bad value is a usage error before anything is written.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((s, "s"), |i| s.split_at(i));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration `{s}` (examples: 30s, 2m, 500ms)"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        _ => Err(format!("invalid duration `{s}` (examples: 30s, 2m, 500ms)")),
+    let invalid = || format!("invalid duration `{s}` (examples: 30s, 2m, 1m30s, 500ms)");
+    let too_long = || format!("duration `{s}` is longer than the maximum, 24h");
+    if s.is_empty() {
+        return Err(invalid());
     }
+    let mut total = Duration::ZERO;
+    let mut rest = s;
+    let mut first = true;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(invalid());
+        }
+        // Only digits: a number too big for u64 is too long, not malformed.
+        let n: u64 = rest[..digits].parse().map_err(|_| too_long())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let (unit, tail) = rest.split_at(unit_len);
+        rest = tail;
+        let millis_per_unit: u64 = match unit {
+            "ms" => 1,
+            // A plain number is seconds, as the Go tool's integer flags were.
+            "s" | "" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            _ => return Err(invalid()),
+        };
+        if unit.is_empty() && !first {
+            return Err(invalid());
+        }
+        first = false;
+        let part = n
+            .checked_mul(millis_per_unit)
+            .map(Duration::from_millis)
+            .ok_or_else(too_long)?;
+        total = total.checked_add(part).ok_or_else(too_long)?;
+        if total > MAX_DURATION {
+            return Err(too_long());
+        }
+    }
+    Ok(total)
 }
 
 pub async fn run(args: JoinArgs, global: &GlobalArgs) -> Result<()> {
@@ -116,6 +156,14 @@ pub async fn run(args: JoinArgs, global: &GlobalArgs) -> Result<()> {
                 ))
                 .into());
             }
+        }
+    }
+    // NB: review 2.7: `join a a` joined `a` twice at once, each run blind to the other.
+    for (i, cluster) in clusters.iter().enumerate() {
+        if clusters[..i].contains(cluster) {
+            return Err(
+                UsageError(format!("cluster name `{cluster}` is given more than once")).into(),
+            );
         }
     }
     let mut kubeconfig = LoadedKubeconfig::load(global.kubeconfig.as_deref())?;
@@ -160,7 +208,8 @@ pub async fn run(args: JoinArgs, global: &GlobalArgs) -> Result<()> {
                 let Some(file) = file else {
                     return Err(hinted(problem, hint));
                 };
-                let approve = if rename {
+                // `--yes` answers the prompt, so it is never shown; an explicit "No" is final.
+                let approve = if rename || yes {
                     true
                 } else if printer.can_prompt() && !global.quiet {
                     printer.warn(&problem);
@@ -172,7 +221,6 @@ pub async fn run(args: JoinArgs, global: &GlobalArgs) -> Result<()> {
                         .default(false)
                         .interact()
                         .context("failed to read the answer")?
-                        || yes
                 } else {
                     false
                 };
@@ -245,6 +293,9 @@ pub async fn run(args: JoinArgs, global: &GlobalArgs) -> Result<()> {
     }));
     let (host_connected, members) = futures::join!(host.connect(), member_access);
     let (host_client, _) = host_connected?;
+    if !allow_duplicate {
+        refuse_one_cluster_twice(&clusters, &members).await?;
+    }
     let options_for = |cluster: &str| JoinOptions {
         cluster_name: cluster.to_string(),
         host_cluster_name: host_cluster_name
@@ -290,6 +341,38 @@ pub async fn run(args: JoinArgs, global: &GlobalArgs) -> Result<()> {
         .await;
 
     render(&printer, &clusters, results, output, global.dry_run())
+}
+
+/// Refuse, before any write, a command that names one physical cluster twice (two contexts
+/// of one cluster): the joins run at once, so neither one's duplicate check would see the
+/// other's KubeFedCluster. Clusters are told apart by their `kube-system` namespace UID.
+async fn refuse_one_cluster_twice(
+    clusters: &[String],
+    members: &[Result<(crate::kubeconfig::ClusterAccess, kube::Client)>],
+) -> Result<()> {
+    if clusters.len() < 2 {
+        return Ok(());
+    }
+    let uids = futures::future::join_all(members.iter().map(|m| async move {
+        match m {
+            Ok((_, client)) => cluster_uid(client).await,
+            Err(_) => None,
+        }
+    }))
+    .await;
+    for (i, uid) in uids.iter().enumerate() {
+        let Some(uid) = uid else { continue };
+        if let Some(j) = uids[..i].iter().position(|u| u.as_ref() == Some(uid)) {
+            return Err(hinted(
+                format!(
+                    "clusters `{}` and `{}` are the same cluster (kube-system namespace UID {uid}); nothing was joined",
+                    clusters[j], clusters[i]
+                ),
+                "join it under one name, or pass --allow-duplicate",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn render(
@@ -365,6 +448,41 @@ fn render(
             }
             Err(anyhow::anyhow!("{n} of {} clusters failed to join", clusters.len()))
                 .context_hint("join failed", "the joins that succeeded are kept; fix the errors above and rerun for the failed clusters")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_bounded_and_never_overflow() {
+        for (text, ms) in [
+            ("30", 30_000),
+            ("30s", 30_000),
+            ("500ms", 500),
+            ("2m", 120_000),
+            ("1m30s", 90_000),
+            ("1h", 3_600_000),
+            ("24h", 86_400_000),
+            ("0s", 0),
+        ] {
+            assert_eq!(parse_duration(text).unwrap().as_millis(), ms, "{text}");
+        }
+        for bad in ["", "s", "1x", "1.5s", "-1s", "1m5", "1s 2s", "30 s"] {
+            let e = parse_duration(bad).unwrap_err();
+            assert!(e.starts_with("invalid duration"), "{bad}: {e}");
+        }
+        for huge in [
+            "18446744073709551615s",
+            "307445734561825861m",
+            "99999999999999999999999",
+            "24h1ms",
+            "18446744073709551615ms18446744073709551615ms",
+        ] {
+            let e = parse_duration(huge).unwrap_err();
+            assert!(e.contains("longer than the maximum, 24h"), "{huge}: {e}");
         }
     }
 }

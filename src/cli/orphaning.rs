@@ -70,9 +70,28 @@ pub async fn run(command: OrphaningCommand, global: &GlobalArgs) -> Result<()> {
             t.version
         ));
     }
-    let enabled = orphaning(&client, t, &namespace, &resource_name, op, &host.context).await?;
-    if op == Orphaning::Status {
-        printer.data(if enabled { "Enabled\n" } else { "Disabled\n" });
+    let dry_run = global.dry_run();
+    let enabled = orphaning(
+        &client,
+        t,
+        &namespace,
+        &resource_name,
+        op,
+        &host.context,
+        dry_run,
+    )
+    .await?;
+    match op {
+        Orphaning::Status => printer.data(if enabled { "Enabled\n" } else { "Disabled\n" }),
+        // As upstream, a real run prints nothing; a dry run says what it would have done.
+        _ if dry_run != crate::ops::DryRun::None => printer.note(&format!(
+            "orphaning {} for {} `{}`{}",
+            if enabled { "enabled" } else { "disabled" },
+            t.kind,
+            t.display_name(&namespace, &resource_name),
+            dry_run.suffix()
+        )),
+        _ => {}
     }
     Ok(())
 }

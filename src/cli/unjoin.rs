@@ -5,21 +5,23 @@ use clap::Args;
 
 use super::GlobalArgs;
 use crate::kubeconfig::LoadedKubeconfig;
-use crate::ops::unjoin::{MemberSide, UnjoinOptions, unjoin};
+use crate::ops::unjoin::{MemberSide, UnjoinOptions, UnjoinOutcome, find_registration, unjoin};
 use crate::output::Format;
 
 /// Remove the registration of a cluster from a KubeFed control plane
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
     kubefedctl unjoin member1 --host-cluster-context fedhost\n\n  \
+    # Several clusters, one after the other\n  \
+    kubefedctl unjoin member1 member2 --host-cluster-context fedhost\n\n  \
     # The member is gone or unreachable: remove the registration anyway\n  \
     kubefedctl unjoin member1 --host-cluster-context fedhost --force")]
 pub struct UnjoinArgs {
-    /// Name of the cluster to unjoin (its KubeFedCluster name)
-    #[arg(value_name = "CLUSTER_NAME", add = clap_complete::ArgValueCandidates::new(super::complete::clusters))]
-    pub cluster: String,
+    /// Names of the clusters to unjoin (their KubeFedCluster names)
+    #[arg(required = true, value_name = "CLUSTER_NAME", add = clap_complete::ArgValueCandidates::new(super::complete::clusters))]
+    pub clusters: Vec<String>,
 
-    /// Context of the cluster to unjoin [default: the cluster name]
+    /// Context of the cluster to unjoin [default: the cluster name]; only with a single cluster
     #[arg(long, value_name = "CONTEXT", add = clap_complete::ArgValueCandidates::new(super::complete::contexts))]
     pub cluster_context: Option<String>,
 
@@ -47,7 +49,7 @@ pub struct UnjoinArgs {
 
 pub async fn run(args: UnjoinArgs, global: &GlobalArgs) -> Result<()> {
     let UnjoinArgs {
-        cluster,
+        clusters,
         cluster_context,
         host_cluster_name,
         force,
@@ -64,25 +66,123 @@ pub async fn run(args: UnjoinArgs, global: &GlobalArgs) -> Result<()> {
         )
         .into());
     }
+    if clusters.len() > 1 && cluster_context.is_some() {
+        return Err(crate::error::UsageError(
+            "--cluster-context can only be used when unjoining a single cluster".into(),
+        )
+        .into());
+    }
     let kubeconfig = LoadedKubeconfig::load(global.kubeconfig.as_deref())?;
     let host = kubeconfig
         .resolve(global.host_cluster_context.as_deref())
         .await?;
     let (host_client, _) = host.connect().await?;
-    let member_context = cluster_context.unwrap_or_else(|| cluster.clone());
+    let host = Host {
+        kubeconfig: &kubeconfig,
+        access: &host,
+        client: &host_client,
+    };
+    let flags = Flags {
+        host_cluster_name,
+        force,
+        cleanup,
+        yes,
+        structured: output.is_some(),
+    };
+    // One after the other: --cleanup may ask for each, and the lines come in the given order.
+    let mut outcomes = Vec::new();
+    let mut failed = Vec::new();
+    for cluster in &clusters {
+        let member_context = cluster_context.clone().unwrap_or_else(|| cluster.clone());
+        match unjoin_cluster(&printer, global, &host, &flags, cluster, &member_context).await {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(e) => failed.push(e),
+        }
+    }
+    if let Some(format) = output
+        && !outcomes.is_empty()
+    {
+        printer.structured(format, &outcomes)?;
+    }
+    match failed.len() {
+        0 => Ok(()),
+        1 if clusters.len() == 1 => Err(failed.remove(0)),
+        n => {
+            for e in &failed {
+                printer.error(e);
+            }
+            Err(anyhow::anyhow!(
+                "{n} of {} clusters failed to unjoin",
+                clusters.len()
+            ))
+        }
+    }
+}
+
+/// The host side, connected once for every cluster.
+struct Host<'a> {
+    kubeconfig: &'a LoadedKubeconfig,
+    access: &'a crate::kubeconfig::ClusterAccess,
+    client: &'a kube::Client,
+}
+
+/// The flags that apply to each cluster.
+struct Flags {
+    host_cluster_name: Option<String>,
+    force: bool,
+    cleanup: bool,
+    yes: bool,
+    /// `-o`: the outcomes are printed together at the end instead of result lines.
+    structured: bool,
+}
+
+/// Unjoin one cluster: find its registration, plan (and confirm) `--cleanup`, unjoin, clean up,
+/// and print its result lines unless `-o` was given.
+async fn unjoin_cluster(
+    printer: &crate::output::Printer,
+    global: &GlobalArgs,
+    host: &Host<'_>,
+    flags: &Flags,
+    cluster: &str,
+    member_context: &str,
+) -> Result<UnjoinOutcome> {
+    let Flags {
+        host_cluster_name,
+        force,
+        cleanup,
+        yes,
+        structured,
+    } = flags;
+    let (force, cleanup, yes) = (*force, *cleanup, *yes);
     let member = async {
-        let access = kubeconfig.resolve(Some(&member_context)).await?;
+        let access = host.kubeconfig.resolve(Some(member_context)).await?;
         let (client, _) = access.connect().await?;
         anyhow::Ok(client)
     }
     .await;
+    let options = UnjoinOptions {
+        cluster_name: cluster.to_string(),
+        host_cluster_name: host_cluster_name.clone(),
+        host_context: host.access.context.clone(),
+        namespace: global.kubefed_namespace.clone(),
+        force,
+        dry_run: global.dry_run(),
+    };
+    // A name that is not joined stops here, before the cleanup plan and any delete.
+    let registration = find_registration(
+        host.client,
+        &host.access.context,
+        member.as_ref().ok().map(|c| (c, member_context)),
+        &options,
+    )
+    .await?;
     // NB: the cleanup is planned and confirmed first, but runs after the KubeFedCluster is
     // gone: while it exists, a running controller re-creates what is deleted.
     let mut cleanup_plan = None;
     if cleanup {
         match &member {
             Ok(client) => {
-                cleanup_plan = plan_cleanup(&printer, client, &member_context, yes, global.dry_run()).await?
+                cleanup_plan = plan_cleanup(printer, client, member_context, yes, global.dry_run()).await?
             }
             Err(_) if force => printer.warn(&format!(
                 "--cleanup skipped: cluster `{member_context}` is unreachable; propagated objects stay there"
@@ -97,45 +197,55 @@ pub async fn run(args: UnjoinArgs, global: &GlobalArgs) -> Result<()> {
     let member_side = match &member {
         Ok(client) => MemberSide::Connected {
             client,
-            context: &member_context,
+            context: member_context,
         },
         Err(e) => MemberSide::Unreachable {
-            context: &member_context,
+            context: member_context,
             error: anyhow::anyhow!("{e:#}"),
         },
-    };
-    let options = UnjoinOptions {
-        cluster_name: cluster.clone(),
-        host_cluster_name,
-        host_context: host.context.clone(),
-        namespace: global.kubefed_namespace.clone(),
-        force,
-        dry_run: global.dry_run(),
     };
     let outcome = {
         let progress = printer.progress();
         unjoin(
-            &host_client,
-            &host.context,
+            host.client,
+            &host.access.context,
             member_side,
             &options,
+            &registration,
             &progress,
         )
         .await?
     };
     if let (Some(plan), Ok(client)) = (&cleanup_plan, &member) {
         let deleted =
-            crate::ops::unjoin::execute_cleanup(client, &member_context, plan, global.dry_run())
+            crate::ops::unjoin::execute_cleanup(client, member_context, plan, global.dry_run())
                 .await?;
         printer.note(&format!(
             "Deleted {deleted} propagated objects in cluster `{member_context}`."
         ));
     }
-    if let Some(format) = output {
-        return printer.structured(format, &[&outcome]);
+    if *structured {
+        return Ok(outcome);
     }
     for e in &outcome.errors {
         printer.warn(&format!("ignored with --force: {e}"));
+    }
+    if !outcome.namespace_kept_for.is_empty() {
+        const SHOWN: usize = 10;
+        let kept = &outcome.namespace_kept_for;
+        let mut list = kept
+            .iter()
+            .take(SHOWN)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if kept.len() > SHOWN {
+            list.push_str(&format!(" and {} more", kept.len() - SHOWN));
+        }
+        printer.note(&format!(
+            "keeping Namespace `{}` in cluster `{member_context}`: it holds objects this join did not create: {list}",
+            global.kubefed_namespace
+        ));
     }
     if !outcome.left_on_member.is_empty() {
         printer.warn(&format!(
@@ -147,7 +257,7 @@ pub async fn run(args: UnjoinArgs, global: &GlobalArgs) -> Result<()> {
     if outcome.was_joined {
         printer.object(
             "kubefedcluster.core.kubefed.io",
-            &cluster,
+            cluster,
             &format!("unjoined{suffix}"),
         );
     } else {
@@ -156,7 +266,7 @@ pub async fn run(args: UnjoinArgs, global: &GlobalArgs) -> Result<()> {
             global.kubefed_namespace
         ));
     }
-    Ok(())
+    Ok(outcome)
 }
 
 /// Show what `--cleanup` deletes and ask (or take `--yes`); the plan to execute, if any.

@@ -138,6 +138,17 @@ pub fn check_names(
     Ok(())
 }
 
+/// The UID of a cluster's `kube-system` namespace, which identifies the physical cluster;
+/// `None` when it cannot be read (a user without that right is not checked for duplicates).
+pub async fn cluster_uid(client: &Client) -> Option<String> {
+    Api::<Namespace>::all(client.clone())
+        .get_opt("kube-system")
+        .await
+        .ok()
+        .flatten()
+        .and_then(|n| n.uid())
+}
+
 /// One of the two clusters a join talks to.
 pub struct Side<'a> {
     pub access: &'a ClusterAccess,
@@ -1064,7 +1075,10 @@ impl Run<'_> {
         let started = tokio::time::Instant::now();
         let mut found = None;
         if let Some(mut events) = events {
-            let deadline = started + self.options.token_timeout;
+            // The CLI bounds the timeout; an unbounded one waits "forever", never panics.
+            let deadline = started
+                .checked_add(self.options.token_timeout)
+                .unwrap_or_else(|| started + Duration::from_secs(365 * 24 * 3600));
             while let Ok(Some(event)) = tokio::time::timeout_at(deadline, events.next()).await {
                 match event {
                     Ok(WatchEvent::Added(s) | WatchEvent::Modified(s)) if has_token(Some(&s)) => {
@@ -1295,11 +1309,18 @@ impl Run<'_> {
             Some(_) if self.options.on_existing == OnExisting::Error => {
                 bail!("federated cluster {name} already exists in host cluster");
             }
-            Some(_) => {
-                // As upstream: a JSON merge patch of the whole spec (plus our annotation).
+            Some(existing) => {
+                // NB: issue 12.4: the new spec alone, as a merge patch, can never remove a
+                // field (`caBundle`, `disabledTLSValidations` serialize as absent), so a member
+                // that moved from insecure to a real CA stayed insecure. As upstream's
+                // `MergeFrom(existing)`: the difference from the KubeFedCluster as read, with
+                // `null` for what a fresh join would not write.
                 let patch = serde_json::json!({
                     "metadata": {"annotations": annotations},
-                    "spec": object.spec,
+                    "spec": merge_patch(
+                        &serde_json::to_value(&existing.spec)?,
+                        &serde_json::to_value(&object.spec)?,
+                    ),
                 });
                 let params = PatchParams {
                     dry_run: self.options.dry_run == DryRun::Server,
@@ -1394,6 +1415,31 @@ where
     Ok(api.get_metadata_opt(name).await?.is_some())
 }
 
+/// The JSON merge patch (RFC 7386) that turns `old` into `new`: changed values, `null` for
+/// removed keys, nested objects diffed key by key (apimachinery's `CreateMergePatch`).
+fn merge_patch(old: &serde_json::Value, new: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    let (Value::Object(old), Value::Object(new)) = (old, new) else {
+        return new.clone();
+    };
+    let mut patch = serde_json::Map::new();
+    for key in old.keys().filter(|k| !new.contains_key(*k)) {
+        patch.insert(key.clone(), Value::Null);
+    }
+    for (key, value) in new {
+        match old.get(key) {
+            Some(before) if before == value => {}
+            Some(before @ Value::Object(_)) if value.is_object() => {
+                patch.insert(key.clone(), merge_patch(before, value));
+            }
+            _ => {
+                patch.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    Value::Object(patch)
+}
+
 fn all_resources_rule() -> PolicyRule {
     PolicyRule {
         api_groups: Some(vec!["*".into()]),
@@ -1448,5 +1494,36 @@ fn redact_secret_data(v: &mut serde_json::Value) {
         for value in data.values_mut() {
             *value = serde_json::Value::String("<redacted>".into());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_nulls_fields_a_fresh_join_would_not_write() {
+        let old = json!({
+            "apiEndpoint": "https://a",
+            "caBundle": "Q0E=",
+            "disabledTLSValidations": ["*"],
+            "secretRef": {"name": "s"},
+            "proxyURL": "",
+        });
+        let new = json!({
+            "apiEndpoint": "https://b",
+            "secretRef": {"name": "s"},
+            "proxyURL": "",
+        });
+        assert_eq!(
+            merge_patch(&old, &new),
+            json!({"apiEndpoint": "https://b", "caBundle": null, "disabledTLSValidations": null})
+        );
+        assert_eq!(merge_patch(&new, &new), json!({}));
+        assert_eq!(
+            merge_patch(&json!({"a": {"b": 1, "c": 2}}), &json!({"a": {"b": 1}})),
+            json!({"a": {"c": null}})
+        );
     }
 }

@@ -2,9 +2,10 @@
 //! keep member objects when their federated object is deleted (kubefedctl-behaviour.md 6).
 
 use anyhow::{Context as _, Result};
-use kube::api::PostParams;
+use kube::api::{Patch, PatchParams};
 use kube::{Client, ResourceExt};
 
+use super::DryRun;
 use super::discovery::ApiType;
 
 pub const ORPHAN_ANNOTATION: &str = "kubefed.io/orphan";
@@ -16,7 +17,7 @@ pub enum Orphaning {
     Status,
 }
 
-/// Returns whether orphaning is enabled after the operation.
+/// Returns whether orphaning is enabled after the operation (would be, in a dry run).
 pub async fn orphaning(
     client: &Client,
     t: &ApiType,
@@ -24,10 +25,11 @@ pub async fn orphaning(
     name: &str,
     op: Orphaning,
     host: &str,
+    dry_run: DryRun,
 ) -> Result<bool> {
     let api = t.dynamic_api(client, None, namespace);
     let display = t.display_name(namespace, name);
-    let mut object = api.get(name).await.with_context(|| {
+    let object = api.get(name).await.with_context(|| {
         format!(
             "Failed to retrieve resource: \"{display}\" ({} in cluster `{host}`)",
             t.kind
@@ -47,20 +49,26 @@ pub async fn orphaning(
     let Some(enable) = change else {
         return Ok(enabled);
     };
-    if enable {
-        object
-            .annotations_mut()
-            .insert(ORPHAN_ANNOTATION.into(), "true".into());
-    } else {
-        object.annotations_mut().remove(ORPHAN_ANNOTATION);
+    if dry_run == DryRun::Client {
+        return Ok(enable);
     }
-    api.replace(
+    // NB: issue 12.6: a merge patch of the annotation alone, not a PUT of the object read
+    // above, which fails with a conflict whenever the controller wrote its finalizer or status
+    // in between (right after `federate`, the usual time to run this).
+    let value = if enable {
+        serde_json::Value::from("true")
+    } else {
+        serde_json::Value::Null
+    };
+    let patch = serde_json::json!({"metadata": {"annotations": {ORPHAN_ANNOTATION: value}}});
+    api.patch(
         name,
-        &PostParams {
+        &PatchParams {
+            dry_run: dry_run == DryRun::Server,
             field_manager: Some(super::FIELD_MANAGER.into()),
             ..Default::default()
         },
-        &object,
+        &Patch::Merge(&patch),
     )
     .await
     .with_context(|| {

@@ -1,8 +1,11 @@
 //! `unjoin`: remove a cluster's registration: the member's ServiceAccount, token Secret, RBAC
 //! and joining namespace, then the host Secret and KubeFedCluster (kubefedctl-behaviour.md
-//! section 3). Idempotent: what is already gone is skipped.
+//! section 3). What is already gone is skipped. Nothing on the member is deleted for a name that
+//! has neither a KubeFedCluster nor objects of its own join there, and the joining namespace is
+//! kept while it holds anything that join did not create (issue 12).
 
 use anyhow::{Context as _, Result};
+use futures::FutureExt as _;
 use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use kube::api::{Api, DeleteParams};
@@ -49,26 +52,34 @@ pub struct UnjoinOutcome {
     pub errors: Vec<String>,
     /// Whether the KubeFedCluster existed.
     pub was_joined: bool,
+    /// What kept the member's joining namespace (objects the join did not create, or types
+    /// that could not be checked); empty when it was deleted or is the host's own.
+    pub namespace_kept_for: Vec<String>,
 }
 
-pub async fn unjoin(
+/// What the host and the member hold of a join, read before anything is deleted.
+#[derive(Debug)]
+pub struct Registration {
+    kfc: Option<KubeFedCluster>,
+    names: JoinNames,
+}
+
+/// Find the registration `options.cluster_name` names: its KubeFedCluster, or without one
+/// (a `--force` unjoin left the member side behind) objects of that name's own join on
+/// `member`. Finding neither is an error, raised before anything is deleted: a typo must not
+/// touch another join.
+pub async fn find_registration(
     host: &Client,
     host_context: &str,
-    member: MemberSide<'_>,
+    member: Option<(&Client, &str)>,
     options: &UnjoinOptions,
-    reporter: &dyn Reporter,
-) -> Result<UnjoinOutcome> {
+) -> Result<Registration> {
     let ns = &options.namespace;
+    let name = &options.cluster_name;
     let kfc_api: Api<KubeFedCluster> = Api::namespaced(host.clone(), ns);
-    let kfc = kfc_api
-        .get_opt(&options.cluster_name)
-        .await
-        .with_context(|| {
-            format!(
-                "failed to read KubeFedCluster `{ns}/{}` in cluster `{host_context}`",
-                options.cluster_name
-            )
-        })?;
+    let kfc = kfc_api.get_opt(name).await.with_context(|| {
+        format!("failed to read KubeFedCluster `{ns}/{name}` in cluster `{host_context}`")
+    })?;
     // The host name used in the member's object names: the flag, else what join recorded,
     // else (clusters joined by Go kubefedctl) the host context name, as upstream.
     let host_cluster_name = options
@@ -79,7 +90,122 @@ pub async fn unjoin(
                 .and_then(|k| k.annotations().get(HOST_CLUSTER_NAME_ANNOTATION).cloned())
         })
         .unwrap_or_else(|| options.host_context.clone());
-    let names = JoinNames::new(&options.cluster_name, &host_cluster_name, ns);
+    let names = JoinNames::new(name, &host_cluster_name, ns);
+    if kfc.is_some() {
+        return Ok(Registration { kfc, names });
+    }
+    let leftovers = match member {
+        Some((client, context)) => join_objects_on_member(client, context, &names, ns).await?,
+        None => Vec::new(),
+    };
+    if !leftovers.is_empty() {
+        return Ok(Registration { kfc, names });
+    }
+    let joined: Vec<String> = kfc_api
+        .list_metadata(&kube::api::ListParams::default())
+        .await
+        .map(|l| l.items.iter().map(|k| k.name_any()).collect())
+        .unwrap_or_default();
+    let message = match member {
+        Some((_, context)) => format!(
+            "KubeFedCluster `{ns}/{name}` does not exist in cluster `{host_context}`, and cluster `{context}` has no objects of its join; nothing was deleted"
+        ),
+        None => format!(
+            "KubeFedCluster `{ns}/{name}` does not exist in cluster `{host_context}`; nothing was deleted"
+        ),
+    };
+    let hint = if joined.is_empty() {
+        format!(
+            "no cluster is joined in namespace `{ns}` of cluster `{host_context}` (already unjoined? otherwise check --host-cluster-context and --kubefed-namespace)"
+        )
+    } else {
+        format!(
+            "joined clusters in namespace `{ns}`: {} (`kubefedctl clusters` lists them)",
+            joined.join(", ")
+        )
+    };
+    Err(crate::error::hinted(message, hint))
+}
+
+/// The objects of this name's join that exist on the member, by their derived names.
+async fn join_objects_on_member(
+    client: &Client,
+    context: &str,
+    names: &JoinNames,
+    ns: &str,
+) -> Result<Vec<String>> {
+    async fn present<K>(api: Api<K>, name: &str, context: &str) -> Result<Option<String>>
+    where
+        K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+        K::DynamicType: Default,
+    {
+        let kind = K::kind(&K::DynamicType::default()).to_string();
+        let display = match api.namespace() {
+            Some(ns) => format!("{ns}/{name}"),
+            None => name.to_string(),
+        };
+        let found = api
+            .get_metadata_opt(name)
+            .await
+            .with_context(|| format!("failed to read {kind} `{display}` in cluster `{context}`"))?;
+        Ok(found.map(|_| format!("{kind} `{display}`")))
+    }
+    let c = client;
+    let found = futures::future::try_join_all([
+        present(
+            Api::<ServiceAccount>::namespaced(c.clone(), ns),
+            &names.service_account,
+            context,
+        )
+        .boxed(),
+        present(
+            Api::<Secret>::namespaced(c.clone(), ns),
+            &names.service_account,
+            context,
+        )
+        .boxed(),
+        present(Api::<Role>::namespaced(c.clone(), ns), &names.role, context).boxed(),
+        present(
+            Api::<RoleBinding>::namespaced(c.clone(), ns),
+            &names.role,
+            context,
+        )
+        .boxed(),
+        present(Api::<ClusterRole>::all(c.clone()), &names.role, context).boxed(),
+        present(
+            Api::<ClusterRoleBinding>::all(c.clone()),
+            &names.role,
+            context,
+        )
+        .boxed(),
+        present(
+            Api::<ClusterRole>::all(c.clone()),
+            &names.health_check_role,
+            context,
+        )
+        .boxed(),
+        present(
+            Api::<ClusterRoleBinding>::all(c.clone()),
+            &names.health_check_role,
+            context,
+        )
+        .boxed(),
+    ])
+    .await?;
+    Ok(found.into_iter().flatten().collect())
+}
+
+pub async fn unjoin(
+    host: &Client,
+    host_context: &str,
+    member: MemberSide<'_>,
+    options: &UnjoinOptions,
+    registration: &Registration,
+    reporter: &dyn Reporter,
+) -> Result<UnjoinOutcome> {
+    let ns = &options.namespace;
+    let kfc_api: Api<KubeFedCluster> = Api::namespaced(host.clone(), ns);
+    let Registration { kfc, names } = registration;
     let mut outcome = UnjoinOutcome {
         was_joined: kfc.is_some(),
         ..Default::default()
@@ -100,7 +226,7 @@ pub async fn unjoin(
             outcome
                 .errors
                 .push(format!("member `{context}` unreachable: {error:#}"));
-            outcome.left_on_member = member_object_names(&names, ns);
+            outcome.left_on_member = member_object_names(names, ns);
         }
         MemberSide::Connected { client, context } => {
             reporter.step(&format!(
@@ -154,13 +280,22 @@ pub async fn unjoin(
             )
             .await?;
             // The joining namespace goes too, unless it is the host's own (self-join;
-            // upstream #593: compare UIDs).
+            // upstream #593: compare UIDs) or holds anything this join did not create: another
+            // federation's join, the user's objects (issue 12).
             let host_ns = Api::<Namespace>::all(host.clone()).get_opt(ns).await;
             let member_ns = Api::<Namespace>::all(client.clone()).get_opt(ns).await;
             match (host_ns, member_ns) {
-                (Ok(h), Ok(Some(m))) if h.as_ref().and_then(|h| h.uid()) != m.uid() => {
-                    d.delete(&Api::<Namespace>::all(client.clone()), ns, "namespace")
-                        .await?;
+                (Ok(h), Ok(Some(m)))
+                    if h.as_ref().and_then(|h| h.uid()) != m.uid()
+                        && m.metadata.deletion_timestamp.is_none() =>
+                {
+                    let foreign = foreign_objects(client, context, ns, names).await;
+                    if foreign.is_empty() {
+                        d.delete(&Api::<Namespace>::all(client.clone()), ns, "namespace")
+                            .await?;
+                    } else {
+                        d.outcome.namespace_kept_for = foreign;
+                    }
                 }
                 (Ok(_), Ok(_)) => {}
                 (Err(e), _) | (_, Err(e)) => {
@@ -173,7 +308,7 @@ pub async fn unjoin(
     }
 
     reporter.step("deleting the registration on the host");
-    if let Some(kfc) = &kfc {
+    if let Some(kfc) = kfc {
         let secret = &kfc.spec.secret_ref.name;
         delete_host(
             host_context,
@@ -197,6 +332,82 @@ pub async fn unjoin(
         .await?;
     }
     Ok(outcome)
+}
+
+/// What lives in the member's joining namespace besides this join's own objects and what
+/// Kubernetes puts in every namespace (`default` ServiceAccount, `kube-root-ca.crt`, Events):
+/// `Kind `name`` entries, and the types that could not be listed (which keep the namespace
+/// too: what cannot be checked is not deleted).
+async fn foreign_objects(
+    client: &Client,
+    context: &str,
+    ns: &str,
+    names: &JoinNames,
+) -> Vec<String> {
+    use futures::StreamExt as _;
+    let discovered = match super::discovery::discover(client, context).await {
+        Ok(d) => d,
+        Err(e) => return vec![format!("(its contents could not be listed: {e:#})")],
+    };
+    let types = discovered.types.into_iter().filter(|t| {
+        t.namespaced
+            && t.kind != "Event"
+            && t.verbs.iter().any(|v| v == "list")
+            && t.verbs.iter().any(|v| v == "delete")
+    });
+    let lists = futures::stream::iter(types.map(|t| async move {
+        let api = t.dynamic_api(client, None, ns);
+        let listed = api.list_metadata(&kube::api::ListParams::default()).await;
+        (t, listed)
+    }))
+    .buffer_unordered(16)
+    .collect::<Vec<_>>()
+    .await;
+    let mut found = Vec::new();
+    for (t, listed) in lists {
+        let items = match listed {
+            Ok(list) => list.items,
+            Err(e) => {
+                found.push(format!(
+                    "{} (could not be listed: {e})",
+                    t.qualified_plural()
+                ));
+                continue;
+            }
+        };
+        for item in items {
+            let name = item.name_any();
+            if !is_join_or_system_object(&t.group, &t.kind, &name, item.annotations(), names) {
+                found.push(format!("{} `{name}`", t.kind));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Whether an object in the joining namespace is this join's own or one Kubernetes creates in
+/// every namespace.
+fn is_join_or_system_object(
+    group: &str,
+    kind: &str,
+    name: &str,
+    annotations: &std::collections::BTreeMap<String, String>,
+    names: &JoinNames,
+) -> bool {
+    match (group, kind) {
+        ("", "ServiceAccount") => name == names.service_account || name == "default",
+        ("", "Secret") => {
+            name == names.service_account
+                // The `default` ServiceAccount's token Secret of clusters before 1.24.
+                || annotations
+                    .get("kubernetes.io/service-account.name")
+                    .is_some_and(|sa| sa == "default")
+        }
+        ("", "ConfigMap") => name == "kube-root-ca.crt",
+        ("rbac.authorization.k8s.io", "Role" | "RoleBinding") => name == names.role,
+        _ => false,
+    }
 }
 
 fn member_object_names(names: &JoinNames, ns: &str) -> Vec<String> {

@@ -730,3 +730,149 @@ async fn conversion_of_cluster_roles_ingresses_jobs_and_replicasets() {
         .delete(&ns, &DeleteParams::default())
         .await;
 }
+
+// Pins issue 12.7: `federate -f` of a `kind: List` emitted a `FederatedList` with an empty name.
+#[test]
+fn federate_file_with_a_list_federates_each_item() {
+    let dir = tempfile::tempdir().unwrap();
+    // What `kubectl get configmap a b -o yaml` prints.
+    let list = "apiVersion: v1\nkind: List\nmetadata:\n  resourceVersion: \"\"\nitems:\n\
+                - apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: a\n    namespace: x\n  data: {k: v}\n\
+                - apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: b\n    namespace: x\n  data: {k: w}\n";
+    let out = run(kubefedctl_bare()
+        .env("HOME", dir.path())
+        .args(["federate", "-f", "-"])
+        .write_stdin(list));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let docs = yaml_stream(&out.stdout);
+    let names: Vec<(&str, &str, &str)> = docs
+        .iter()
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap(),
+                d["metadata"]["namespace"].as_str().unwrap(),
+                d["metadata"]["name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("FederatedConfigMap", "x", "a"),
+            ("FederatedConfigMap", "x", "b")
+        ],
+        "{}",
+        out.stdout
+    );
+    assert_eq!(docs[1]["spec"]["template"]["data"], json!({"k": "w"}));
+}
+
+// Pins issue 12.7: an object without a name was federated under the name "".
+#[test]
+fn federate_file_with_an_object_without_a_name_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("objects.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  namespace: x\ndata: {k: v}\n",
+    )
+    .unwrap();
+    let out = run(kubefedctl_bare()
+        .env("HOME", dir.path())
+        .args(["federate", "-f"])
+        .arg(&file));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.stdout, "", "nothing is printed for a bad file");
+    assert!(
+        out.stderr.contains(&format!(
+            "document 2 of `{}` (ConfigMap) has no metadata.name",
+            file.display()
+        )),
+        "{}",
+        out.stderr
+    );
+}
+
+// Pins issue 12.6: `orphaning-deletion enable --dry-run` wrote the annotation for real.
+#[tokio::test]
+async fn orphaning_deletion_dry_run_writes_nothing() {
+    let cp = unique("kf-fed");
+    init(&cp, "Cluster");
+    let host = client("fedhost").await;
+    let ns = unique("kf-orphan-dry");
+    create(
+        &host,
+        "",
+        &[json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})],
+    )
+    .await;
+    create(&host, &ns, &[json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {}})]).await;
+    let out = kf(
+        &cp,
+        &["federate", "configmaps", "cfg", "-n", &ns, "--enable-type"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("types.kubefed.io", "v1beta1", "FederatedConfigMap"),
+        "federatedconfigmaps",
+    );
+    let api = Api::<DynamicObject>::namespaced_with(host.clone(), &ns, &ar);
+    let before = api.get("cfg").await.unwrap();
+    for mode in ["--dry-run", "--dry-run=server"] {
+        let out = kf(
+            &cp,
+            &[
+                "orphaning-deletion",
+                "enable",
+                "fcm",
+                "cfg",
+                "-n",
+                &ns,
+                mode,
+            ],
+        );
+        assert_eq!(out.code, 0, "{mode}: {}", out.stderr);
+        let after = api.get("cfg").await.unwrap();
+        assert_eq!(
+            after.metadata.annotations, before.metadata.annotations,
+            "{mode}: the annotation was written"
+        );
+        assert_eq!(
+            after.metadata.resource_version, before.metadata.resource_version,
+            "{mode}"
+        );
+    }
+    // The same for disable: the annotation set for real stays under a dry run.
+    let out = kf(
+        &cp,
+        &["orphaning-deletion", "enable", "fcm", "cfg", "-n", &ns],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for mode in ["--dry-run", "--dry-run=server"] {
+        let out = kf(
+            &cp,
+            &[
+                "orphaning-deletion",
+                "disable",
+                "fcm",
+                "cfg",
+                "-n",
+                &ns,
+                mode,
+            ],
+        );
+        assert_eq!(out.code, 0, "{mode}: {}", out.stderr);
+        assert_eq!(
+            kf(
+                &cp,
+                &["orphaning-deletion", "status", "fcm", "cfg", "-n", &ns]
+            )
+            .stdout,
+            "Enabled\n",
+            "{mode}"
+        );
+    }
+    let _ = Api::<Namespace>::all(host)
+        .delete(&ns, &DeleteParams::default())
+        .await;
+}

@@ -235,9 +235,17 @@ async fn join_member_cluster_scope_writes_go_kubefedctl_objects_and_unjoin_remov
         .unwrap();
     assert!(member_ns.is_none_or(|n| n.metadata.deletion_timestamp.is_some()));
 
-    // Unjoin is idempotent.
+    // Once everything is gone the name is not joined any more: an error that deletes nothing
+    // (issue 12: a name without a KubeFedCluster or objects of its own join touches nothing).
     let again = unjoin(&ns, &[&name, "--cluster-context", "member1"]);
-    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.code, 1, "{}", again.stderr);
+    assert!(
+        again.stderr.starts_with(&format!(
+            "error: KubeFedCluster `{ns}/{name}` does not exist in cluster `fedhost`, and cluster `member1` has no objects of its join; nothing was deleted\n"
+        )),
+        "{}",
+        again.stderr
+    );
 }
 
 #[tokio::test]
@@ -1562,4 +1570,420 @@ async fn unjoin_dry_run_lists_both_sides_and_deletes_nothing() {
         member_objects(&member, &ns, &sa).await,
         Vec::<String>::new()
     );
+}
+
+/// Create a ConfigMap `name` in `ns` of `member`: a user's object the join did not create.
+async fn user_config_map(member: &Client, ns: &str, name: &str) {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    Api::<ConfigMap>::namespaced(member.clone(), ns)
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(
+                serde_json::json!({"metadata": {"name": name}, "data": {"k": "v"}}),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+}
+
+/// Whether `ns` exists on `member` and is not being deleted.
+async fn namespace_alive(member: &Client, ns: &str) -> bool {
+    Api::<Namespace>::all(member.clone())
+        .get_opt(ns)
+        .await
+        .unwrap()
+        .is_some_and(|n| n.metadata.deletion_timestamp.is_none())
+}
+
+// Pins issue 12.1: `unjoin` of a name that was never joined deleted the member's namespace.
+#[tokio::test]
+async fn unjoin_of_a_name_never_joined_keeps_the_member_namespace() {
+    let ns = unique("kf-typo");
+    let name = unique("m1");
+    init(&ns, "Cluster");
+    assert_eq!(join(&ns, &[&name, "--cluster-context", "member1"]).code, 0);
+    let member = client("member1").await;
+    let host = client("fedhost").await;
+    user_config_map(&member, &ns, "users-own").await;
+    let typo = format!("{name}-typo");
+    let out = unjoin(&ns, &[&typo, "--cluster-context", "member1"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "KubeFedCluster `{ns}/{typo}` does not exist in cluster `fedhost`"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("joined clusters in namespace `{ns}`: {name}")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        namespace_alive(&member, &ns).await,
+        "member namespace deleted"
+    );
+    assert_eq!(
+        member_objects(&member, &ns, &format!("{name}-fedhost"))
+            .await
+            .len(),
+        4,
+        "the real join's objects"
+    );
+    assert!(
+        Api::<k8s_openapi::api::core::v1::ConfigMap>::namespaced(member.clone(), &ns)
+            .get_opt("users-own")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        Api::<KubeFedCluster>::namespaced(host.clone(), &ns)
+            .get_opt(&name)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        unjoin(&ns, &[&name, "--cluster-context", "member1"]).code,
+        0
+    );
+    let _ = Api::<Namespace>::all(member)
+        .delete(&ns, &DeleteParams::default())
+        .await;
+}
+
+// Pins issue 12.1: a real unjoin deleted the member namespace with another join and a
+// user's objects in it.
+#[tokio::test]
+async fn unjoin_keeps_a_member_namespace_holding_objects_the_join_did_not_create() {
+    let ns = unique("kf-shared");
+    let (a, b) = (unique("a"), unique("b"));
+    init(&ns, "Cluster");
+    let member = client("member2").await;
+    assert_eq!(join(&ns, &[&a, "--cluster-context", "member2"]).code, 0);
+    let out = join(
+        &ns,
+        &[&b, "--cluster-context", "member2", "--allow-duplicate"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    user_config_map(&member, &ns, "users-own").await;
+    let out = unjoin(&ns, &[&a, "--cluster-context", "member2"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        format!("kubefedcluster.core.kubefed.io/{a} unjoined\n")
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "keeping Namespace `{ns}` in cluster `member2`: it holds objects this join did not create: "
+        )) && out.stderr.contains("ConfigMap `users-own`")
+            && out.stderr.contains(&format!("ServiceAccount `{b}-fedhost`")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        namespace_alive(&member, &ns).await,
+        "member namespace deleted"
+    );
+    assert_eq!(
+        member_objects(&member, &ns, &format!("{a}-fedhost")).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        member_objects(&member, &ns, &format!("{b}-fedhost"))
+            .await
+            .len(),
+        4,
+        "the other join's objects"
+    );
+    // The last join goes; the user's ConfigMap still keeps the namespace.
+    let out = unjoin(&ns, &[&b, "--cluster-context", "member2"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        namespace_alive(&member, &ns).await,
+        "member namespace deleted"
+    );
+    let _ = Api::<Namespace>::all(member)
+        .delete(&ns, &DeleteParams::default())
+        .await;
+}
+
+// Pins issue 12.4: a re-join with --error-on-existing=false never removed
+// disabledTLSValidations (nor caBundle), so an insecure member stayed insecure.
+#[tokio::test]
+async fn rejoin_with_a_real_ca_removes_disabled_tls_validations() {
+    let ns = unique("kf-retls");
+    let name = unique("m2");
+    init(&ns, "Cluster");
+    let out = join(&ns, &[&name, "--cluster-context", "insecure-member2"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let kfcs = Api::<KubeFedCluster>::namespaced(client("fedhost").await, &ns);
+    let before = kfcs.get(&name).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&before.spec.disabled_tls_validations).unwrap(),
+        serde_json::json!(["*"])
+    );
+    let out = join(
+        &ns,
+        &[
+            &name,
+            "--cluster-context",
+            "member2",
+            "--error-on-existing=false",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let after = kfcs.get(&name).await.unwrap();
+    let spec = serde_json::to_value(&after.spec).unwrap();
+    assert_eq!(
+        spec.get("disabledTLSValidations"),
+        None,
+        "still insecure: {spec}"
+    );
+    assert_eq!(after.spec.ca_bundle.unwrap().0, kubeconfig_ca());
+    assert_eq!(after.spec.secret_ref, before.spec.secret_ref);
+    assert_eq!(
+        unjoin(&ns, &[&name, "--cluster-context", "member2"]).code,
+        0
+    );
+}
+
+// Pins issue 12.8: a huge --token-timeout panicked (exit 101) after the member objects were
+// written; a huge --wait-timeout overflowed while parsing.
+#[tokio::test]
+async fn huge_durations_are_usage_errors_before_any_write() {
+    let ns = unique("kf-timeout");
+    let name = unique("m1");
+    init(&ns, "Cluster");
+    let member = client("member1").await;
+    for timeout in ["18446744073709551615s", "307445734561825861m"] {
+        let out = join(
+            &ns,
+            &[
+                &name,
+                "--cluster-context",
+                "member1",
+                "--token-timeout",
+                timeout,
+            ],
+        );
+        assert_eq!(out.code, 2, "{timeout}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!(
+                "invalid value '{timeout}' for '--token-timeout <DURATION>'"
+            )),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(
+            member_objects(&member, &ns, &format!("{name}-fedhost")).await,
+            Vec::<String>::new(),
+            "{timeout}"
+        );
+        assert!(
+            Api::<Namespace>::all(member.clone())
+                .get_opt(&ns)
+                .await
+                .unwrap()
+                .is_none(),
+            "{timeout}"
+        );
+    }
+    let out = kf(
+        &ns,
+        &[
+            "disable",
+            "configmaps",
+            "--wait-timeout",
+            "307445734561825861m",
+        ],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("invalid value '307445734561825861m' for '--wait-timeout <DURATION>'"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// A copy of the federation's kubeconfig in `dir` with extra contexts `alias` for `cluster`
+/// (the admin user): names of a test's own, since cluster-scoped RBAC names include them.
+fn kubeconfig_with_aliases(dir: &std::path::Path, aliases: &[(&str, &str)]) -> std::path::PathBuf {
+    let path = dir.join("config");
+    let mut doc: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(&federation().kubeconfig).unwrap())
+            .unwrap();
+    let contexts = doc["contexts"].as_array_mut().unwrap();
+    for (alias, cluster) in aliases {
+        contexts.push(
+            serde_json::json!({"name": alias, "context": {"cluster": cluster, "user": "admin"}}),
+        );
+    }
+    std::fs::write(&path, serde_saphyr::to_string(&doc).unwrap()).unwrap();
+    path
+}
+
+/// kubefedctl `args` with `kubeconfig`, against the control plane in `ns` on fedhost.
+fn kf_with(kubeconfig: &std::path::Path, ns: &str, args: &[&str]) -> crate::util::Run {
+    run(crate::util::kubefedctl_bare()
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args([
+            "--host-cluster-context",
+            "fedhost",
+            "--kubefed-namespace",
+            ns,
+        ])
+        .args(args))
+}
+
+// Pins review 2.7: `join a a`, and two contexts of one physical cluster in one command, both
+// joined concurrently and bypassed the duplicate check.
+#[tokio::test]
+async fn join_of_one_cluster_twice_in_one_command_is_refused_before_any_write() {
+    let ns = unique("kf-twice");
+    init(&ns, "Cluster");
+    let (a, b) = (unique("twice-a"), unique("twice-b"));
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = kubeconfig_with_aliases(dir.path(), &[(&a, "member1"), (&b, "member1")]);
+    let member = client("member1").await;
+    let host = client("fedhost").await;
+    let out = kf_with(&kubeconfig, &ns, &["join", &a, &a]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("cluster name `{a}` is given more than once")),
+        "{}",
+        out.stderr
+    );
+    let out = kf_with(&kubeconfig, &ns, &["join", &a, &b]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "clusters `{a}` and `{b}` are the same cluster (kube-system namespace UID "
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        Api::<Namespace>::all(member.clone())
+            .get_opt(&ns)
+            .await
+            .unwrap()
+            .is_none(),
+        "member namespace written"
+    );
+    assert!(
+        Api::<KubeFedCluster>::namespaced(host.clone(), &ns)
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "a KubeFedCluster was written"
+    );
+}
+
+// Pins review 2.1: `join --yes` still prompted on a terminal and did nothing without one.
+#[tokio::test]
+async fn join_yes_renames_the_host_context_without_a_terminal() {
+    let ns = unique("kf-yes");
+    let name = unique("m2");
+    init(&ns, "Cluster");
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("config");
+    std::fs::copy(&federation().kubeconfig, &copy).unwrap();
+    let with_copy = |args: &[&str]| {
+        run(crate::util::kubefedctl_bare()
+            .arg("--kubeconfig")
+            .arg(&copy)
+            .args(["--kubefed-namespace", &ns])
+            .args(args))
+    };
+    let out = with_copy(&[
+        "join",
+        &name,
+        "--cluster-context",
+        "member2",
+        "--host-cluster-context",
+        "kubernetes-admin@kubernetes",
+        "--yes",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "Renamed context `kubernetes-admin@kubernetes` to `kubernetes-admin-kubernetes`"
+        ),
+        "{}",
+        out.stderr
+    );
+    let renamed: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(&copy).unwrap()).unwrap();
+    let contexts: Vec<&str> = renamed["contexts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        contexts.contains(&"kubernetes-admin-kubernetes")
+            && !contexts.contains(&"kubernetes-admin@kubernetes"),
+        "{contexts:?}"
+    );
+    let out = with_copy(&[
+        "unjoin",
+        &name,
+        "--cluster-context",
+        "member2",
+        "--host-cluster-context",
+        "kubernetes-admin-kubernetes",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
+
+// Pins review 3.3: `unjoin` took one cluster where `join` takes several.
+#[tokio::test]
+async fn unjoin_accepts_several_clusters_like_join() {
+    let ns = unique("kf-unjoin-many");
+    init(&ns, "Cluster");
+    let (a, b) = (unique("many-a"), unique("many-b"));
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = kubeconfig_with_aliases(dir.path(), &[(&a, "member1"), (&b, "member2")]);
+    let host = client("fedhost").await;
+    let out = kf_with(&kubeconfig, &ns, &["join", &a, &b]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = kf_with(
+        &kubeconfig,
+        &ns,
+        &["unjoin", &a, &b, "--cluster-context", &a],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let out = kf_with(&kubeconfig, &ns, &["unjoin", &a, &b]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        format!(
+            "kubefedcluster.core.kubefed.io/{a} unjoined\nkubefedcluster.core.kubefed.io/{b} unjoined\n"
+        )
+    );
+    assert!(
+        Api::<KubeFedCluster>::namespaced(host.clone(), &ns)
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    for (name, member) in [(&a, "member1"), (&b, "member2")] {
+        assert_eq!(
+            member_objects(&client(member).await, &ns, &format!("{name}-fedhost")).await,
+            Vec::<String>::new(),
+            "{member}"
+        );
+    }
 }
