@@ -255,6 +255,11 @@ impl ContextRename {
         replaced.sort_by_key(|(range, _)| std::cmp::Reverse(range.start));
         let mut out = text.to_string();
         for (range, style) in &replaced {
+            if out.get(range.clone()).is_none() {
+                return Err(cannot(
+                    "the YAML parser reported a position outside the file".into(),
+                ));
+            }
             out.replace_range(range.clone(), &render(&self.to, *style));
         }
         // The result must be the same YAML but for the replaced scalars, which now read `to`.
