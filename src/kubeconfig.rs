@@ -13,6 +13,10 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use crate::error::{HintExt, hinted};
 
+mod rename;
+
+pub use rename::{ContextRename, FileEdit, RenamedFile};
+
 /// How long to wait for a TCP + TLS connection before calling a server unreachable.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -502,76 +506,6 @@ where
         .map_err(Box::<dyn std::error::Error + Send + Sync>::from)
         .service(hyper);
     Ok(kube::Client::new(service, config.default_namespace.clone()))
-}
-
-/// Rename a context in the kubeconfig file that defines it, as `kubectl config rename-context`
-/// does: the context entry and `current-context` if it pointed at it. Every other entry is
-/// kept; the file is replaced atomically (temp file + rename) with its permissions, after a
-/// backup copy. Returns the backup's path.
-pub fn rename_context(file: &Path, from: &str, to: &str) -> Result<PathBuf> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("failed to read kubeconfig `{}`", file.display()))?;
-    let mut doc: serde_json::Value = serde_saphyr::from_str(&text)
-        .with_context(|| format!("failed to parse kubeconfig `{}`", file.display()))?;
-    let contexts = doc
-        .get_mut("contexts")
-        .and_then(|c| c.as_array_mut())
-        .ok_or_else(|| anyhow!("kubeconfig `{}` has no contexts", file.display()))?;
-    if contexts
-        .iter()
-        .any(|c| c.get("name").and_then(|n| n.as_str()) == Some(to))
-    {
-        return Err(hinted(
-            format!(
-                "cannot rename context `{from}` to `{to}` in `{}`: a context `{to}` exists already",
-                file.display()
-            ),
-            "pass --host-cluster-name instead, or rename the context by hand with `kubectl config rename-context`",
-        ));
-    }
-    let entry = contexts
-        .iter_mut()
-        .find(|c| c.get("name").and_then(|n| n.as_str()) == Some(from))
-        .ok_or_else(|| anyhow!("context `{from}` is not defined in `{}`", file.display()))?;
-    entry["name"] = serde_json::Value::String(to.to_string());
-    if doc.get("current-context").and_then(|c| c.as_str()) == Some(from) {
-        doc["current-context"] = serde_json::Value::String(to.to_string());
-    }
-    let out = serde_saphyr::to_string(&doc)?;
-    let mode = std::fs::metadata(file)?.permissions().mode();
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let backup = PathBuf::from(format!("{}.kubefedctl-backup-{stamp}", file.display()));
-    std::fs::copy(file, &backup)
-        .with_context(|| format!("failed to back up `{}`", file.display()))?;
-    // The backup holds credentials too: owner-only.
-    std::fs::set_permissions(&backup, std::fs::Permissions::from_mode(0o600))?;
-    let tmp = file.with_file_name(format!(
-        ".{}.kubefedctl-tmp",
-        file.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("kubeconfig")
-    ));
-    // Owner-only from the start: the new file holds credentials before it gets the old mode.
-    let write_tmp = || -> std::io::Result<()> {
-        use std::io::Write as _;
-        use std::os::unix::fs::OpenOptionsExt as _;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(out.as_bytes())?;
-        f.set_permissions(std::fs::Permissions::from_mode(mode))
-    };
-    write_tmp().with_context(|| format!("failed to write `{}`", tmp.display()))?;
-    std::fs::rename(&tmp, file)
-        .with_context(|| format!("failed to replace `{}`", file.display()))?;
-    Ok(backup)
 }
 
 #[cfg(test)]

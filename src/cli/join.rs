@@ -7,7 +7,7 @@ use clap::{ArgAction, Args};
 
 use super::GlobalArgs;
 use crate::error::{HintExt, UsageError, hinted};
-use crate::kubeconfig::{LoadedKubeconfig, rename_context};
+use crate::kubeconfig::{ContextRename, FileEdit, LoadedKubeconfig};
 use crate::ops::join::{
     JoinOptions, JoinOutcome, NameProblem, Side, check_names, cluster_uid, join,
 };
@@ -166,8 +166,8 @@ pub async fn run(args: JoinArgs, global: &GlobalArgs) -> Result<()> {
             );
         }
     }
-    let mut kubeconfig = LoadedKubeconfig::load(global.kubeconfig.as_deref())?;
-    let mut host_context = match &global.host_cluster_context {
+    let kubeconfig = LoadedKubeconfig::load(global.kubeconfig.as_deref())?;
+    let host_context = match &global.host_cluster_context {
         Some(c) => c.clone(),
         None => kubeconfig
             .current_context()
@@ -179,112 +179,79 @@ pub async fn run(args: JoinArgs, global: &GlobalArgs) -> Result<()> {
                 )
             })?,
     };
-
-    // Every name is checked before anything is written.
-    let mut renamed = None;
-    for cluster in &clusters {
-        match check_names(
-            cluster,
-            host_cluster_name.as_deref(),
-            &host_context,
-            &global.kubefed_namespace,
-        ) {
-            Ok(()) => {}
-            Err(NameProblem::HostContext {
+    // Every name is checked before anything is written; with a host context to rename, with
+    // its new name.
+    let rename = match check_names_of(
+        &clusters,
+        host_cluster_name.as_deref(),
+        &host_context,
+        global,
+    ) {
+        None => None,
+        Some((
+            _,
+            NameProblem::HostContext {
                 context,
                 invalid,
                 suggestion,
-            }) => {
-                let file = kubeconfig
-                    .file_of_context(&context)
-                    .map(|p| p.to_path_buf());
-                let problem = format!(
-                    "the host context name `{context}` cannot be used in object names: ServiceAccount name {invalid}"
-                );
-                let hint = format!(
-                    "pass --host-cluster-name {suggestion}, or rename the context: \
-                     `kubectl config rename-context {context} {suggestion}` (or rerun with --rename-context)"
-                );
-                let Some(file) = file else {
-                    return Err(hinted(problem, hint));
-                };
-                // `--yes` answers the prompt, so it is never shown; an explicit "No" is final.
-                let approve = if rename || yes {
-                    true
-                } else if printer.can_prompt() && !global.quiet {
-                    printer.warn(&problem);
-                    dialoguer::Confirm::new()
-                        .with_prompt(format!(
-                            "Rename context `{context}` to `{suggestion}` in {} (a backup is kept)?",
-                            file.display()
-                        ))
-                        .default(false)
-                        .interact()
-                        .context("failed to read the answer")?
-                } else {
-                    false
-                };
-                if !approve {
-                    return Err(hinted(problem, hint));
-                }
-                let backup = rename_context(&file, &context, &suggestion)?;
-                printer.note(&format!(
-                    "Renamed context `{context}` to `{suggestion}` in {} (backup: {})",
-                    file.display(),
-                    backup.display()
-                ));
-                renamed = Some((context, suggestion.clone()));
-                host_context = suggestion;
-                kubeconfig = LoadedKubeconfig::load(global.kubeconfig.as_deref())?;
-                check_names(
-                    cluster,
-                    host_cluster_name.as_deref(),
-                    &host_context,
-                    &global.kubefed_namespace,
-                )
-                .map_err(anyhow::Error::from)?;
+            },
+        )) => {
+            let problem = format!(
+                "the host context name `{context}` cannot be used in object names: ServiceAccount name {invalid}"
+            );
+            let hint = format!(
+                "pass --host-cluster-name {suggestion}, or rename the context: \
+                 `kubectl config rename-context {context} {suggestion}` (or rerun with --rename-context)"
+            );
+            let can_ask = printer.can_prompt() && !global.quiet;
+            if kubeconfig.file_of_context(&context).is_none() || !(rename || yes || can_ask) {
+                return Err(hinted(problem, hint));
             }
-            Err(NameProblem::ClusterName {
-                invalid,
-                suggestion,
-            }) => {
-                return Err(hinted(
-                    format!("cluster name {invalid}"),
-                    format!(
-                        "choose a valid name and keep the context: `kubefedctl join {suggestion} --cluster-context {cluster}`"
-                    ),
-                ));
+            if let Some((cluster, problem)) =
+                check_names_of(&clusters, host_cluster_name.as_deref(), &suggestion, global)
+            {
+                return Err(name_error(cluster, problem));
             }
-            Err(NameProblem::HostClusterName {
-                invalid,
-                suggestion,
-            }) => {
-                return Err(hinted(
-                    format!("--host-cluster-name makes an invalid ServiceAccount name: {invalid}"),
-                    format!("pass --host-cluster-name {suggestion}"),
-                ));
+            let plan = ContextRename::plan(&kubeconfig, &context, &suggestion)?;
+            // `--yes` answers the prompt, so it is never shown; an explicit "No" is final.
+            let approve = if rename || yes {
+                true
+            } else {
+                printer.warn(&problem);
+                let files: Vec<String> = plan
+                    .edits()
+                    .iter()
+                    .map(|e| format!("`{}`", e.path.display()))
+                    .collect();
+                dialoguer::Confirm::new()
+                    .with_prompt(format!(
+                        "Rename context `{context}` to `{suggestion}` in {} (a backup is kept)?",
+                        files.join(" and ")
+                    ))
+                    .default(false)
+                    .interact()
+                    .context("failed to read the answer")?
+            };
+            if !approve {
+                return Err(hinted(problem, hint));
             }
-            Err(e @ NameProblem::HostClusterNameChars) => {
-                return Err(UsageError(e.to_string()).into());
-            }
+            Some(plan)
         }
-    }
-    // A member context that was the renamed host context follows the rename.
-    let member_context_of = |cluster: &str| -> String {
-        let ctx = cluster_context
-            .clone()
-            .unwrap_or_else(|| cluster.to_string());
-        match &renamed {
-            Some((from, to)) if *from == ctx => to.clone(),
-            _ => ctx,
-        }
+        Some((cluster, problem)) => return Err(name_error(cluster, problem)),
     };
 
+    // The joins use the new name; the kubeconfig keeps the old one until they are done.
+    let names_host = match &rename {
+        Some(plan) => plan.to().to_string(),
+        None => host_context.clone(),
+    };
     let host = kubeconfig.resolve(Some(&host_context)).await?;
     // Connect to the host and every member at once.
     let member_access = futures::future::join_all(clusters.iter().map(|cluster| {
         let kubeconfig = &kubeconfig;
-        let member_context = member_context_of(cluster);
+        let member_context = cluster_context
+            .clone()
+            .unwrap_or_else(|| cluster.to_string());
         async move {
             let member = kubeconfig.resolve(Some(&member_context)).await?;
             let (client, _) = member.connect().await?;
@@ -300,7 +267,7 @@ pub async fn run(args: JoinArgs, global: &GlobalArgs) -> Result<()> {
         cluster_name: cluster.to_string(),
         host_cluster_name: host_cluster_name
             .clone()
-            .unwrap_or_else(|| host_context.clone()),
+            .unwrap_or_else(|| names_host.clone()),
         namespace: global.kubefed_namespace.clone(),
         secret_name: secret_name.clone(),
         on_existing: if error_on_existing {
@@ -340,7 +307,128 @@ pub async fn run(args: JoinArgs, global: &GlobalArgs) -> Result<()> {
         }))
         .await;
 
-    render(&printer, &clusters, results, output, global.dry_run())
+    // Renamed only after a join passed every check, and so wrote objects under the new name.
+    let joined = results.iter().any(Result::is_ok);
+    let outcome = render(&printer, &clusters, results, output, global.dry_run());
+    match &rename {
+        Some(plan) if joined => {
+            let renamed = rename_host_context(&printer, plan, global.dry_run());
+            if renamed.is_err()
+                && let Err(err) = &outcome
+            {
+                printer.error(err);
+            }
+            renamed
+                .context_hint(
+                    format!(
+                        "joined with host cluster name `{}`, but the context `{}` was not renamed",
+                        plan.to(),
+                        plan.from()
+                    ),
+                    format!(
+                        "rename it by hand (`kubectl config rename-context {} {}`); the \
+                         joined clusters already use the new name",
+                        plan.from(),
+                        plan.to()
+                    ),
+                )
+                .and(outcome)
+        }
+        _ => outcome,
+    }
+}
+
+/// The first name problem of a join of `clusters`, with the cluster it is about.
+fn check_names_of<'a>(
+    clusters: &'a [String],
+    host_cluster_name: Option<&str>,
+    host_context: &str,
+    global: &GlobalArgs,
+) -> Option<(&'a str, NameProblem)> {
+    clusters.iter().find_map(|cluster| {
+        check_names(
+            cluster,
+            host_cluster_name,
+            host_context,
+            &global.kubefed_namespace,
+        )
+        .err()
+        .map(|problem| (cluster.as_str(), problem))
+    })
+}
+
+/// The error for a name problem, with what to type instead.
+fn name_error(cluster: &str, problem: NameProblem) -> anyhow::Error {
+    match problem {
+        NameProblem::ClusterName {
+            invalid,
+            suggestion,
+        } => hinted(
+            format!("cluster name {invalid}"),
+            format!(
+                "choose a valid name and keep the context: `kubefedctl join {suggestion} --cluster-context {cluster}`"
+            ),
+        ),
+        NameProblem::HostClusterName {
+            invalid,
+            suggestion,
+        } => hinted(
+            format!("--host-cluster-name makes an invalid ServiceAccount name: {invalid}"),
+            format!("pass --host-cluster-name {suggestion}"),
+        ),
+        NameProblem::HostContext {
+            context,
+            invalid,
+            suggestion,
+        } => hinted(
+            format!(
+                "the host context name `{context}` cannot be used in object names: ServiceAccount name {invalid}"
+            ),
+            format!("pass --host-cluster-name {suggestion}"),
+        ),
+        e @ NameProblem::HostClusterNameChars => UsageError(e.to_string()).into(),
+    }
+}
+
+/// Rename the host context in the kubeconfig, or under a dry run say what would change.
+fn rename_host_context(printer: &Printer, plan: &ContextRename, dry_run: DryRun) -> Result<()> {
+    let (from, to) = (plan.from(), plan.to());
+    let what = |edit: &FileEdit, verb: [&str; 2]| match (
+        edit.renames_context,
+        edit.sets_current_context,
+    ) {
+        (true, true) => format!(
+            "{} context `{from}` to `{to}`, and current-context",
+            verb[0]
+        ),
+        (true, false) => format!("{} context `{from}` to `{to}`", verb[0]),
+        _ => format!("{} current-context from `{from}` to `{to}`", verb[1]),
+    };
+    if !dry_run.writes() {
+        for edit in plan.edits() {
+            printer.note(&format!(
+                "{} in `{}`{}",
+                what(edit, ["Would rename", "Would set"]),
+                edit.path.display(),
+                dry_run.suffix()
+            ));
+        }
+        return Ok(());
+    }
+    for done in plan.apply()? {
+        let link = if done.target == done.edit.path {
+            String::new()
+        } else {
+            format!(", a link to `{}`", done.target.display())
+        };
+        printer.note(&format!(
+            "{} in `{}`{link} (backup: `{}`)",
+            what(&done.edit, ["Renamed", "Set"]),
+            done.edit.path.display(),
+            done.backup.display()
+        ));
+    }
+    Ok(())
 }
 
 /// Refuse, before any write, a command that names one physical cluster twice (two contexts

@@ -553,6 +553,227 @@ async fn unsafe_host_context_fails_before_any_write_and_rename_context_fixes_it(
     );
 }
 
+/// Asserts the kubeconfig at `path` reads `expected`, naming differing lines by number only (the
+/// file holds the federation's keys).
+fn assert_kubeconfig(path: &std::path::Path, expected: &str, what: &str) {
+    let actual = std::fs::read_to_string(path).unwrap();
+    let differing: Vec<usize> = (actual.lines().zip(expected.lines()).enumerate())
+        .filter(|(_, (a, b))| a != b)
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert!(
+        actual == expected,
+        "{what}: lines {differing:?} differ ({} lines, expected {})",
+        actual.lines().count(),
+        expected.lines().count()
+    );
+}
+
+/// Backups `join --rename-context` left in `dir`.
+fn rename_backups(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".kubefedctl-backup-"))
+        .collect()
+}
+
+#[tokio::test]
+async fn join_rename_context_writes_nothing_under_dry_run_and_keeps_a_symlinked_kubeconfig_a_link()
+{
+    // Pins issue 12 item 3: --rename-context rewrote the kubeconfig under --dry-run, and replaced
+    // a symlinked ~/.kube/config by a regular file (the link's target kept the old name).
+    let ns = unique("kf-link");
+    let name = unique("m2");
+    init(&ns, "Cluster");
+    let dir = tempfile::tempdir().unwrap();
+    let (home, dotfiles) = (dir.path().join("home"), dir.path().join("dotfiles"));
+    std::fs::create_dir_all(home.join(".kube")).unwrap();
+    std::fs::create_dir_all(&dotfiles).unwrap();
+    let target = dotfiles.join("kubeconfig");
+    std::fs::copy(&federation().kubeconfig, &target).unwrap();
+    let link = home.join(".kube").join("config");
+    std::os::unix::fs::symlink("../../dotfiles/kubeconfig", &link).unwrap();
+    let original = std::fs::read_to_string(&target).unwrap();
+    let join_args = [
+        "join",
+        &name,
+        "--cluster-context",
+        "member2",
+        "--host-cluster-context",
+        "kubernetes-admin@kubernetes",
+        "--kubefed-namespace",
+        &ns,
+        "--rename-context",
+    ];
+    let is_link = || {
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    };
+
+    let out = run(crate::util::kubefedctl_bare()
+        .env("HOME", &home)
+        .args(join_args)
+        .arg("--dry-run"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_kubeconfig(&target, &original, "written under --dry-run");
+    assert!(is_link(), "the link was replaced under --dry-run");
+    assert!(rename_backups(&dotfiles).is_empty() && rename_backups(&home.join(".kube")).is_empty());
+    assert!(
+        out.stderr.contains(&format!(
+            "Would rename context `kubernetes-admin@kubernetes` to `kubernetes-admin-kubernetes` in `{}`",
+            link.display()
+        )),
+        "{}",
+        out.stderr
+    );
+    let member = client("member2").await;
+    let sa = format!("{name}-kubernetes-admin-kubernetes");
+    assert_eq!(
+        member_objects(&member, &ns, &sa).await,
+        Vec::<String>::new()
+    );
+
+    let out = run(crate::util::kubefedctl_bare()
+        .env("HOME", &home)
+        .args(join_args));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(is_link(), "the link was replaced");
+    assert_eq!(
+        std::fs::read_link(&link).unwrap(),
+        std::path::Path::new("../../dotfiles/kubeconfig")
+    );
+    assert_kubeconfig(
+        &target,
+        &original.replace("kubernetes-admin@kubernetes", "kubernetes-admin-kubernetes"),
+        "anything but the context name changed",
+    );
+    let backups = rename_backups(&dotfiles);
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    assert_kubeconfig(&dotfiles.join(&backups[0]), &original, "the backup");
+    assert!(
+        Api::<ServiceAccount>::namespaced(member.clone(), &ns)
+            .get_opt(&sa)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let out = run(crate::util::kubefedctl_bare().env("HOME", &home).args([
+        "unjoin",
+        &name,
+        "--cluster-context",
+        "member2",
+        "--host-cluster-context",
+        "kubernetes-admin-kubernetes",
+        "--kubefed-namespace",
+        &ns,
+    ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
+
+#[test]
+fn join_rename_context_renames_nothing_when_the_join_fails() {
+    // Pins issue 12 item 3: the context was renamed before the join's own checks ran, so a join
+    // that failed (here: no control plane in the namespace) left the kubeconfig changed.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("config");
+    std::fs::copy(&federation().kubeconfig, &copy).unwrap();
+    let original = std::fs::read_to_string(&copy).unwrap();
+    let out = run(crate::util::kubefedctl_bare()
+        .arg("--kubeconfig")
+        .arg(&copy)
+        .args([
+            "join",
+            &unique("m2"),
+            "--cluster-context",
+            "member2",
+            "--host-cluster-context",
+            "kubernetes-admin@kubernetes",
+            "--kubefed-namespace",
+            &unique("kf-none"),
+            "--rename-context",
+        ]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("KubeFedConfig named \"kubefed\" was not found"),
+        "{}",
+        out.stderr
+    );
+    assert_kubeconfig(&copy, &original, "renamed although the join failed");
+    assert!(rename_backups(dir.path()).is_empty());
+}
+
+/// A kubeconfig with the unsafe context `admin@prod` and a context `ok`, both on a server that
+/// refuses connections.
+fn unreachable_kubeconfig(dir: &std::path::Path) -> (std::path::PathBuf, String) {
+    let text = "apiVersion: v1\nkind: Config\ncurrent-context: admin@prod\nclusters:\n\
+                - name: closed\n  cluster:\n    server: https://127.0.0.1:1\nusers:\n\
+                - name: u\n  user:\n    token: 12e3\ncontexts:\n\
+                - name: admin@prod\n  context:\n    cluster: closed\n    user: u\n\
+                - name: ok\n  context:\n    cluster: closed\n    user: u\n";
+    let file = dir.join("config");
+    std::fs::write(&file, text).unwrap();
+    (file, text.to_string())
+}
+
+#[test]
+fn join_rename_context_renames_nothing_when_a_later_name_is_invalid() {
+    // Pins issue 12 item 3: `join ok BAD@NAME --rename-context` renamed the context, then failed
+    // on `BAD@NAME`.
+    let dir = tempfile::tempdir().unwrap();
+    let (file, original) = unreachable_kubeconfig(dir.path());
+    let out = run(crate::util::kubefedctl_bare()
+        .arg("--kubeconfig")
+        .arg(&file)
+        .args([
+            "join",
+            "ok",
+            "BAD@NAME",
+            "--host-cluster-context",
+            "admin@prod",
+            "--rename-context",
+        ]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with("error: cluster name `BAD@NAME`"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+    assert!(rename_backups(dir.path()).is_empty());
+}
+
+#[test]
+fn join_rename_context_renames_nothing_when_a_cluster_is_unreachable() {
+    // Pins issue 12 item 3: the context was renamed before the clusters were reached, so a join
+    // that could not even connect left the kubeconfig changed.
+    let dir = tempfile::tempdir().unwrap();
+    let (file, original) = unreachable_kubeconfig(dir.path());
+    let out = run(crate::util::kubefedctl_bare()
+        .arg("--kubeconfig")
+        .arg(&file)
+        .args([
+            "join",
+            "ok",
+            "--host-cluster-context",
+            "admin@prod",
+            "--rename-context",
+        ]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("cannot reach the API server of context"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("12e3"), "{}", out.stderr);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+    assert!(rename_backups(dir.path()).is_empty());
+}
+
 #[test]
 fn unsafe_cluster_name_suggests_a_safe_one() {
     let out = run(kubefedctl().args([
