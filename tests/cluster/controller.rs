@@ -1711,3 +1711,297 @@ async fn namespaced_control_plane_places_by_its_own_namespace() {
         controller.log_tail()
     );
 }
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Engine {
+    Go,
+    Rust,
+}
+
+/// The walk-through on a host of its own with `engine` as the controller; returns the end state,
+/// normalized: member objects, PropagatedVersions, federated statuses, KubeFedCluster statuses.
+async fn propagate_with(engine: Engine) -> BTreeMap<String, Value> {
+    let scratch = ScratchHost::start(&unique("kf-diffhost"));
+    let kf = unique("kf-diff");
+    scratch.ok(&kf, &["init", "--scope", "Cluster"]);
+    let mut controller = match engine {
+        Engine::Go => Controller::start(&scratch.kubeconfig, &kf),
+        Engine::Rust => Controller::start_rust(&scratch.kubeconfig, &kf, &[]),
+    };
+    for name in ["member1", "member2"] {
+        scratch.ok(&kf, &["join", name, "--cluster-context", name]);
+    }
+    scratch.ok(
+        &kf,
+        &[
+            "enable",
+            "deployments.apps",
+            "configmaps",
+            "secrets",
+            "services",
+            "namespaces",
+        ],
+    );
+    let host = client_from(&scratch.kubeconfig, &scratch.name).await;
+    let members = [client("member1").await, client("member2").await];
+    all_ready(&host, &kf, 2).await;
+    let app = unique("kf-diffapp");
+    create_namespace(&host, &app).await;
+    create::<ConfigMap>(&host, &app, json!({"metadata": {"name": "settings", "labels": {"app": "a-b"}}, "data": {"key": "<v>", "amp": "a&b"}})).await;
+    create::<Secret>(
+        &host,
+        &app,
+        json!({"metadata": {"name": "creds"}, "type": "Opaque", "data": {"p": "czNjcjN0"}}),
+    )
+    .await;
+    create::<k8s_openapi::api::core::v1::Service>(&host, &app, json!({
+        "metadata": {"name": "web"},
+        "spec": {"type": "NodePort", "selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}
+    }))
+    .await;
+    create::<Deployment>(
+        &host,
+        &app,
+        json!({
+            "metadata": {"name": "web", "labels": {"app": "web"}},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                     "template": {"metadata": {"labels": {"app": "web"}},
+                                  "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}}
+        }),
+    )
+    .await;
+    scratch.ok(&kf, &["federate", "namespaces", &app, "--contents"]);
+    scratch.ok(
+        &kf,
+        &[
+            "federate",
+            "configmaps",
+            "settings",
+            "-n",
+            &app,
+            "--override",
+            "member2:/data/key=v2",
+        ],
+    );
+    scratch.ok(
+        &kf,
+        &[
+            "federate",
+            "deployments.apps",
+            "web",
+            "-n",
+            &app,
+            "--clusters",
+            "member1",
+            "--override",
+            "member1:/spec/replicas=3",
+        ],
+    );
+    let objects = [
+        ("FederatedConfigMap", "settings", "configmap"),
+        ("FederatedSecret", "creds", "secret"),
+        ("FederatedService", "web", "service"),
+        ("FederatedDeployment", "web", "deployment"),
+    ];
+    let pv = dynamic_api(
+        &host,
+        &app,
+        "core.kubefed.io",
+        "v1alpha1",
+        "PropagatedVersion",
+        "propagatedversions",
+    );
+    eventually(
+        Duration::from_secs(120),
+        &format!("{engine:?} controller propagated"),
+        || {
+            let (host, app, pv) = (host.clone(), app.clone(), pv.clone());
+            async move {
+                for (kind, name, lower) in objects {
+                    let o = get_dynamic(&fed_api(&host, &app, kind), name).await;
+                    if propagation(&o["status"]).0 != "True"
+                        || o["status"]["observedGeneration"] != o["metadata"]["generation"]
+                    {
+                        return false;
+                    }
+                    let v = get_dynamic(&pv, &format!("{lower}-{name}")).await;
+                    let expected = if kind == "FederatedDeployment" { 1 } else { 2 };
+                    if v["status"]["clusterVersions"]
+                        .as_array()
+                        .is_none_or(|c| c.len() != expected)
+                    {
+                        return false;
+                    }
+                }
+                true
+            }
+        },
+    )
+    .await;
+    // Settled: nothing more to write (Go retries on a 10 s period).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    controller.assert_running();
+
+    let mut state = BTreeMap::new();
+    let placeholders = [
+        (app.as_str(), "<APP>"),
+        (kf.as_str(), "<KF>"),
+        (scratch.name.as_str(), "<HOST>"),
+    ];
+    let clean = |v: Value| -> Value {
+        let mut v = crate::referee::normalize(v, &placeholders);
+        if let Some(refs) = v["metadata"]
+            .get_mut("ownerReferences")
+            .and_then(Value::as_array_mut)
+        {
+            for r in refs.iter_mut().filter_map(Value::as_object_mut) {
+                r.remove("uid");
+            }
+        }
+        v
+    };
+    for (m, member) in members.iter().enumerate() {
+        let c = format!("member{}", m + 1);
+        let mut ns = get_json::<Namespace>(member, None, &app).await;
+        ns["metadata"]["labels"]
+            .as_object_mut()
+            .map(|l| l.remove("kubernetes.io/metadata.name"));
+        state.insert(format!("{c} Namespace"), clean(ns));
+        state.insert(
+            format!("{c} ConfigMap"),
+            clean(get_json::<ConfigMap>(member, Some(&app), "settings").await),
+        );
+        state.insert(
+            format!("{c} Secret"),
+            clean(get_json::<Secret>(member, Some(&app), "creds").await),
+        );
+        let mut svc =
+            clean(get_json::<k8s_openapi::api::core::v1::Service>(member, Some(&app), "web").await);
+        // Allocated by each member: not comparable.
+        if let Some(spec) = svc["spec"].as_object_mut() {
+            spec.remove("clusterIP");
+            spec.remove("clusterIPs");
+            spec["ports"][0]
+                .as_object_mut()
+                .map(|p| p.remove("nodePort"));
+        }
+        state.insert(format!("{c} Service"), svc);
+        state.insert(
+            format!("{c} Deployment"),
+            clean(get_json::<Deployment>(member, Some(&app), "web").await),
+        );
+    }
+    for (kind, name, lower) in objects {
+        let mut v = clean(get_dynamic(&pv, &format!("{lower}-{name}")).await);
+        // Versions are per run (a fast controller may update once more than a slow one, which
+        // only saw the final spec): each must be the member copy's current generation or
+        // resourceVersion, and is then written as `gen:<current>` / `rv:<current>`.
+        let entries: Vec<(String, String)> = v["status"]["clusterVersions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                (
+                    c["clusterName"].as_str().unwrap_or_default().to_string(),
+                    c["version"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        let mut normalized = Vec::new();
+        for (cluster, recorded) in entries {
+            let m = if cluster == "member1" {
+                &members[0]
+            } else {
+                &members[1]
+            };
+            let copy = match lower {
+                "configmap" => get_json::<ConfigMap>(m, Some(&app), name).await,
+                "secret" => get_json::<Secret>(m, Some(&app), name).await,
+                "service" => {
+                    get_json::<k8s_openapi::api::core::v1::Service>(m, Some(&app), name).await
+                }
+                _ => get_json::<Deployment>(m, Some(&app), name).await,
+            };
+            let current = match copy["metadata"]["generation"].as_i64() {
+                Some(g) if g != 0 => format!("gen:{g}"),
+                _ => format!(
+                    "rv:{}",
+                    copy["metadata"]["resourceVersion"]
+                        .as_str()
+                        .unwrap_or_default()
+                ),
+            };
+            let version = if recorded == current {
+                format!("{}:<current>", &recorded[..recorded.find(':').unwrap_or(0)])
+            } else {
+                format!("{recorded} (the copy is at {current})")
+            };
+            normalized.push(json!({"clusterName": cluster, "version": version}));
+        }
+        v["status"]["clusterVersions"] = json!(normalized);
+        state.insert(format!("PropagatedVersion {lower}-{name}"), v);
+        let fed = get_dynamic(&fed_api(&host, &app, kind), name).await;
+        state.insert(format!("{kind} status"), normalized_status(&fed["status"]));
+        state.insert(
+            format!("{kind} finalizers"),
+            fed["metadata"]["finalizers"].clone(),
+        );
+    }
+    for kfc in Api::<KubeFedCluster>::namespaced(host.clone(), &kf)
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+    {
+        let mut s = serde_json::to_value(&kfc.status).unwrap();
+        for c in s["conditions"].as_array_mut().into_iter().flatten() {
+            if let Some(c) = c.as_object_mut() {
+                c.remove("lastProbeTime");
+                c.remove("lastTransitionTime");
+            }
+        }
+        state.insert(format!("KubeFedCluster {} status", kfc.name_any()), s);
+    }
+    let (stopped, _) = controller.terminate(Duration::from_secs(10));
+    assert!(stopped.is_some(), "{engine:?} controller did not stop");
+    for m in &members {
+        let _ = Api::<Namespace>::all(m.clone())
+            .delete(&app, &DeleteParams::default())
+            .await;
+    }
+    state
+}
+
+/// The same walk-through propagated by the Go controller v0.10.0 and by ours, each on a fresh
+/// host: the member objects, PropagatedVersions (hashes, `gen:` versions), federated statuses and
+/// KubeFedCluster statuses are the same once run-specific values are normalized.
+#[tokio::test]
+async fn go_and_rust_controllers_reach_the_same_state() {
+    let _members = exclusive_members().await;
+    let go = propagate_with(Engine::Go).await;
+    let rust = propagate_with(Engine::Rust).await;
+    assert_eq!(
+        go.keys().collect::<Vec<_>>(),
+        rust.keys().collect::<Vec<_>>()
+    );
+    let mut differ = Vec::new();
+    for (k, g) in &go {
+        if g != &rust[k] {
+            differ.push(format!(
+                "{k}\n  Go:   {}\n  Rust: {}",
+                serde_json::to_string(g).unwrap(),
+                serde_json::to_string(&rust[k]).unwrap()
+            ));
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "{} of {} differ:\n{}",
+        differ.len(),
+        go.len(),
+        differ.join("\n")
+    );
+    eprintln!(
+        "controller: Go and Rust end states equal on {} normalized objects",
+        go.len()
+    );
+}
