@@ -652,14 +652,7 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
     ensure_finalizer(object, ctx).await?;
 
     let members = ctx.registry.snapshot();
-    let labels: Vec<(String, BTreeMap<String, String>)> = members
-        .iter()
-        .map(|m| (m.name.clone(), m.labels.clone()))
-        .collect();
-    let cluster_labels: Vec<placement::ClusterLabels<'_>> = labels
-        .iter()
-        .map(|(name, labels)| placement::ClusterLabels { name, labels })
-        .collect();
+    let cluster_labels = cluster_labels(&members);
 
     let template_version = gojson::template_version(&federated);
     let overrides_version = gojson::overrides_version(&federated);
@@ -965,6 +958,17 @@ fn failure_reason(statuses: &[PropagationStatus]) -> &'static str {
         ) => "OperationTimeoutError",
         _ => "UpdateInClusterFailed",
     }
+}
+
+/// The clusters as placement sees them (names and KubeFedCluster labels).
+fn cluster_labels(members: &[Member]) -> Vec<placement::ClusterLabels<'_>> {
+    members
+        .iter()
+        .map(|m| placement::ClusterLabels {
+            name: &m.name,
+            labels: &m.labels,
+        })
+        .collect()
 }
 
 fn compute_placement(
@@ -1339,14 +1343,7 @@ async fn ensure_deletion(
     // The copies this controller can see, in every ready cluster.
     let mut copies: Vec<(String, Value)> = Vec::new();
     let mut not_ready: Vec<String> = Vec::new();
-    let labels: Vec<(String, BTreeMap<String, String>)> = members
-        .iter()
-        .map(|m| (m.name.clone(), m.labels.clone()))
-        .collect();
-    let cluster_labels: Vec<placement::ClusterLabels<'_>> = labels
-        .iter()
-        .map(|(name, labels)| placement::ClusterLabels { name, labels })
-        .collect();
+    let cluster_labels = cluster_labels(&members);
     let selected = compute_placement(federated, ctx, &cluster_labels)
         .map(|(s, _)| s)
         .unwrap_or_default();
