@@ -181,6 +181,14 @@ async fn unjoin_cluster(
     let mut cleanup_plan = None;
     if cleanup {
         match &member {
+            // NB: review (issue 12.5): on a host joined to its own federation, the objects
+            // labelled kubefed.io/managed=true include the user's originals, which the
+            // controller adopted; --cleanup would delete them. Nothing is deleted there.
+            Ok(client) if !is_other_cluster(client, host.client).await => printer.warn(&format!(
+                "--cleanup skipped: cluster `{member_context}` is the host itself (or its kube-system \
+                 namespace cannot be read to tell), where the objects KubeFed manages include the \
+                 originals it adopted; nothing propagated was deleted"
+            )),
             Ok(client) => {
                 cleanup_plan = plan_cleanup(printer, client, member_context, yes, global.dry_run()).await?
             }
@@ -267,6 +275,17 @@ async fn unjoin_cluster(
         ));
     }
     Ok(outcome)
+}
+
+/// The clients reach two different clusters (kube-system namespace UIDs differ). An unreadable
+/// UID does not count as different: --cleanup then deletes nothing rather than risk the host's
+/// originals.
+async fn is_other_cluster(a: &kube::Client, b: &kube::Client) -> bool {
+    let (x, y) = futures::join!(
+        crate::ops::join::cluster_uid(a),
+        crate::ops::join::cluster_uid(b)
+    );
+    matches!((x, y), (Some(x), Some(y)) if x != y)
 }
 
 /// Show what `--cleanup` deletes and ask (or take `--yes`); the plan to execute, if any.

@@ -274,6 +274,49 @@ async fn host_self_join_and_unjoin_keeps_the_control_plane_namespace() {
     );
 }
 
+// Regression (issue 12.5): on a host joined to its own federation, `unjoin --cleanup` deleted
+// the user's originals, which the controller had adopted and labelled kubefed.io/managed=true.
+#[tokio::test]
+async fn unjoin_cleanup_of_a_self_joined_host_keeps_its_adopted_originals() {
+    let ns = unique("kf-selfclean");
+    let name = unique("host");
+    init(&ns, "Cluster");
+    let out = join(&ns, &[&name, "--cluster-context", "fedhost"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let host = client("fedhost").await;
+    // The user's own ConfigMap, as the controller leaves it after adopting it.
+    let app = unique("kf-selfcleanapp");
+    let namespace: Namespace =
+        serde_json::from_value(serde_json::json!({"metadata": {"name": app}})).unwrap();
+    Api::<Namespace>::all(host.clone())
+        .create(&kube::api::PostParams::default(), &namespace)
+        .await
+        .unwrap();
+    let original: k8s_openapi::api::core::v1::ConfigMap =
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "original", "labels": {"kubefed.io/managed": "true"}},
+            "data": {"owner": "user"}
+        }))
+        .unwrap();
+    let cms = Api::<k8s_openapi::api::core::v1::ConfigMap>::namespaced(host.clone(), &app);
+    cms.create(&kube::api::PostParams::default(), &original)
+        .await
+        .unwrap();
+    let out = unjoin(
+        &ns,
+        &[&name, "--cluster-context", "fedhost", "--cleanup", "--yes"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("--cleanup skipped"), "{}", out.stderr);
+    assert!(
+        cms.get_opt("original").await.unwrap().is_some(),
+        "unjoin --cleanup deleted the host's own ConfigMap"
+    );
+    let _ = Api::<Namespace>::all(host)
+        .delete(&app, &Default::default())
+        .await;
+}
+
 #[tokio::test]
 async fn join_namespaced_scope_writes_role_and_health_check_cluster_role() {
     let ns = unique("kf-nsjoin");
