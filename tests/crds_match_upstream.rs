@@ -1,5 +1,5 @@
 //! The CRDs generated from `kubefedctl::api` must match upstream kubefed v0.10.0's
-//! control-plane CRDs (`../shared/reference/kubefed-v0.10.0/control-plane-crds.yaml`) in
+//! control-plane CRDs (`tests/fixtures/kubefed-v0.10.0/control-plane-crds.yaml`) in
 //! everything that affects which objects the API server accepts and how they are served.
 //! No cluster needed.
 
@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 fn reference(file: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/reference/kubefed-v0.10.0")
+        .join("tests/fixtures/kubefed-v0.10.0")
         .join(file);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }

@@ -1299,8 +1299,8 @@ async fn upstream_fixtures_crud_lifecycle() {
         .await
         .unwrap();
 
-    let fixtures_dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kubefed-v0.10.0");
+    let fixtures_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/kubefed-v0.10.0/fixtures");
     for f in &FIXTURES {
         let fixture: Value = serde_saphyr::from_str(
             &std::fs::read_to_string(fixtures_dir.join(format!("{}.yaml", f.ftc))).unwrap(),

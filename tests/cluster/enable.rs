@@ -13,7 +13,7 @@ use crate::util::{DEFAULT_TYPES, client, init, kf, kubefedctl, run, unique, yaml
 
 fn reference(file: &str) -> String {
     repo()
-        .join("../shared/reference/kubefed-v0.10.0")
+        .join("tests/fixtures/kubefed-v0.10.0")
         .join(file)
         .display()
         .to_string()

@@ -233,7 +233,7 @@ async fn init_crds_accept_upstream_objects() {
     let host = client("fedhost").await;
 
     let upstream = std::fs::read_to_string(
-        crate::federation::repo().join("../shared/reference/kubefed-v0.10.0/kubefedconfig.yaml"),
+        crate::federation::repo().join("tests/fixtures/kubefed-v0.10.0/kubefedconfig.yaml"),
     )
     .expect("upstream kubefedconfig.yaml");
     let mut upstream_config: serde_json::Value = serde_saphyr::from_str(&upstream).unwrap();
