@@ -68,7 +68,7 @@ pub async fn run(
     let ar = ApiResource::erase::<FederatedTypeConfig>(&());
     let api: Api<DynamicObject> = Api::namespaced_with(host.clone(), &settings.namespace, &ar);
     let controller = Controller::new_with(api, watcher::Config::default(), ar);
-    let (all_tx, mut all_rx) = mpsc::unbounded_channel::<()>();
+    let (all_tx, all_rx) = mpsc::unbounded_channel::<()>();
     let ctx = Arc::new(Ctx {
         host,
         settings,
@@ -81,7 +81,7 @@ pub async fn run(
     });
     let shutdown = cancel.clone();
     controller
-        .reconcile_all_on(futures::stream::poll_fn(move |cx| all_rx.poll_recv(cx)))
+        .reconcile_all_on(crate::controller::receiver_stream(all_rx))
         .graceful_shutdown_on(async move { shutdown.cancelled().await })
         .run(reconcile, error_policy, ctx.clone())
         .for_each(|_| async {})

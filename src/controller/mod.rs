@@ -188,6 +188,14 @@ pub async fn run(options: ControllerManagerOptions) -> Result<()> {
     Ok(())
 }
 
+/// A channel's receiver as a stream (what `Controller::reconcile_on` and `reconcile_all_on`
+/// take).
+pub(crate) fn receiver_stream<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<T>,
+) -> impl futures::Stream<Item = T> + Send + 'static {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
 /// SIGTERM and SIGINT cancel `cancel`; a second signal exits at once.
 fn spawn_signal_handler(cancel: CancellationToken) {
     tokio::spawn(async move {

@@ -224,9 +224,10 @@ pub async fn run(
         tokio::spawn(async move {
             registry.wait_synced().await;
             loop {
-                if ctx.refresh_members(&member_tx) {
-                    let _ = all_tx.send(());
-                }
+                ctx.refresh_members(&member_tx);
+                // Readiness and labels count too (placement selects on them): the registry
+                // only reports real changes, so every one re-places everything.
+                let _ = all_tx.send(());
                 tokio::select! {
                     _ = cancel.cancelled() => return,
                     changed = changes.changed() => if changed.is_err() { return },
@@ -240,8 +241,8 @@ pub async fn run(
         .controller_started(&ty.federated.kind.to_lowercase(), concurrency);
     let shutdown = cancel.clone();
     controller
-        .reconcile_on(tokio_stream_from(member_rx))
-        .reconcile_all_on(tokio_stream_from(all_rx))
+        .reconcile_on(crate::controller::receiver_stream(member_rx))
+        .reconcile_all_on(crate::controller::receiver_stream(all_rx))
         .graceful_shutdown_on(async move { shutdown.cancelled().await })
         .run(reconcile, error_policy, ctx.clone())
         .for_each(|result| async move {
@@ -253,12 +254,6 @@ pub async fn run(
     ctx.members.lock().map(|mut m| m.clear()).ok();
     info!(r#type = %ty.name, "Stopped sync controller for {}", ty.federated.kind);
     Ok(())
-}
-
-fn tokio_stream_from<T: Send + 'static>(
-    mut rx: mpsc::UnboundedReceiver<T>,
-) -> impl futures::Stream<Item = T> + Send + 'static {
-    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
 fn dynamic_api(
@@ -274,11 +269,11 @@ fn dynamic_api(
 }
 
 impl Ctx {
-    /// Bring the member caches in line with the registry; true when the set changed.
+    /// Bring the member caches in line with the registry.
     fn refresh_members(
         self: &Arc<Self>,
         member_tx: &mpsc::UnboundedSender<ObjectRef<DynamicObject>>,
-    ) -> bool {
+    ) {
         let wanted: BTreeMap<String, Member> = self
             .registry
             .snapshot()
@@ -287,14 +282,12 @@ impl Ctx {
             .map(|m| (m.name.clone(), m))
             .collect();
         let Ok(mut members) = self.members.lock() else {
-            return false;
+            return;
         };
-        let mut changed = false;
         members.retain(|name, cache| {
             let keep = wanted.get(name).is_some_and(|m| m.epoch == cache.epoch);
             if !keep {
                 debug!(r#type = %self.ty.name, cluster = %name, "closing member watch");
-                changed = true;
             }
             keep
         });
@@ -309,12 +302,7 @@ impl Ctx {
                 name.clone(),
                 Arc::new(self.open_member_cache(&name, client, member.epoch, member_tx.clone())),
             );
-            changed = true;
         }
-        // Readiness and labels count too (placement selects on them): the registry only
-        // reports real changes, so every one re-places everything.
-        let _ = changed;
-        true
     }
 
     fn open_member_cache(
@@ -422,7 +410,14 @@ impl Ctx {
                         key = key.within(ns);
                     }
                     if ctx.federated.get(&key).is_none() {
-                        if let Err(e) = ctx.remove_managed_label(&cluster, &object).await {
+                        if let Err(e) = ctx
+                            .remove_managed_label(
+                                &cluster,
+                                object.metadata.namespace.as_deref(),
+                                &name,
+                            )
+                            .await
+                        {
                             warn!(cluster = %cluster, "{e:#}");
                         } else {
                             info!(cluster = %cluster, object = %display_key(object.metadata.namespace.as_deref(), &name),
@@ -452,12 +447,17 @@ impl Ctx {
         })
     }
 
-    async fn remove_managed_label(&self, cluster: &str, object: &DynamicObject) -> Result<()> {
-        let name = object.metadata.name.clone().unwrap_or_default();
-        let api = self.member_api(cluster, object.metadata.namespace.as_deref())?;
+    /// Take `kubefed.io/managed` off a member object (gone already counts as done).
+    async fn remove_managed_label(
+        &self,
+        cluster: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<()> {
+        let api = self.member_api(cluster, namespace)?;
         let patch = json!({"metadata": {"labels": {MANAGED_LABEL: null}}});
         match api
-            .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
         {
             Ok(_) => Ok(()),
@@ -466,13 +466,13 @@ impl Ctx {
                 format!(
                     "failed to remove the managed label from {} `{}` in cluster `{cluster}`",
                     self.ty.target.kind,
-                    display_key(object.metadata.namespace.as_deref(), &name)
+                    display_key(namespace, name)
                 )
             }),
         }
     }
 
-    async fn event(&self, federated: &DynamicObject, type_: EventType, reason: &str, note: String) {
+    fn event(&self, federated: &DynamicObject, type_: EventType, reason: &str, note: String) {
         let reference = ObjectReference {
             api_version: Some(self.ty.federated.api_version.clone()),
             kind: Some(self.ty.federated.kind.clone()),
@@ -550,6 +550,13 @@ impl Ctx {
 
 /// One cluster's operation for an object, decided from the caches.
 enum Op {
+    /// A status without a write (ClusterNotReady, WaitingForRemoval, a build error, ...).
+    Report(PropagationStatus, Option<String>),
+    Write(Write),
+}
+
+/// A write to a member cluster.
+enum Write {
     /// Create `desired`; on AlreadyExists adopt, rebuilding with these overrides.
     Create(Value, Option<Vec<overrides::Override>>),
     Update {
@@ -558,8 +565,6 @@ enum Op {
     },
     Delete,
     RemoveLabel,
-    /// A status without a write (ClusterNotReady, WaitingForRemoval, a build error, ...).
-    Report(PropagationStatus, Option<String>),
 }
 
 /// An operation's result.
@@ -627,7 +632,7 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
         // A FederatedNamespace `<ns>/<ns>` federates the namespace it lives in.
         if namespace.as_deref() != Some(name.as_str()) {
             ctx.event(object, EventType::Warning, "InvalidName",
-                "The name of a federated namespace must match the name of its containing namespace.".into()).await;
+                "The name of a federated namespace must match the name of its containing namespace.".into());
             return Ok(Action::await_change());
         }
         if IGNORED_NAMESPACES.contains(&name.as_str()) || name == ctx.settings.namespace {
@@ -666,8 +671,7 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
                 EventType::Warning,
                 "ComputePlacementFailed",
                 message.clone(),
-            )
-            .await;
+            );
             write_status(
                 object,
                 &federated,
@@ -760,9 +764,9 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
                     ));
                 }
                 Some(c) if is_host_namespace(&c, host_ns_uid.as_deref()) => {
-                    ops.push((cluster, Op::RemoveLabel));
+                    ops.push((cluster, Op::Write(Write::RemoveLabel)));
                 }
-                Some(_) => ops.push((cluster, Op::Delete)),
+                Some(_) => ops.push((cluster, Op::Write(Write::Delete))),
             }
             continue;
         }
@@ -784,10 +788,13 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
             Ok((desired, dropped)) => {
                 dropped_fields.extend(dropped);
                 match cached {
-                    None => {
-                        ops.push((cluster, Op::Create(desired, for_cluster.map(<[_]>::to_vec))))
+                    None => ops.push((
+                        cluster,
+                        Op::Write(Write::Create(desired, for_cluster.map(<[_]>::to_vec))),
+                    )),
+                    Some(cached) => {
+                        ops.push((cluster, Op::Write(Write::Update { desired, cached })))
                     }
-                    Some(cached) => ops.push((cluster, Op::Update { desired, cached })),
                 }
             }
         }
@@ -799,7 +806,7 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
     for d in &dropped_fields {
         ctx.event(object, EventType::Warning, d.reason, format!(
             "metadata.{} cannot be set via template to avoid conflicting with controllers in member clusters. \
-             Consider using an override to add or remove elements from this collection.", d.field)).await;
+             Consider using an override to add or remove elements from this collection.", d.field));
     }
 
     // Run them, every cluster at once.
@@ -890,8 +897,7 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
             EventType::Normal,
             reason,
             format!("{} {}: {}", ctx.ty.target.kind, shown, wrote.join(", ")),
-        )
-        .await;
+        );
     }
     if !failures.is_empty() {
         warn!(r#type = %ctx.ty.name, object = %shown, "{}", failures.join("; "));
@@ -903,8 +909,7 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
             EventType::Warning,
             reason,
             format!("{} {}: {}", ctx.ty.target.kind, shown, failures.join("; ")),
-        )
-        .await;
+        );
     }
 
     let reason = if not_federated {
@@ -1014,12 +1019,15 @@ async fn run_op(
     recorded: Option<&str>,
     host_ns_uid: Option<&str>,
 ) -> Outcome {
-    if let Op::Report(status, message) = op {
-        return Outcome {
-            message,
-            ..Outcome::status(status)
-        };
-    }
+    let write = match op {
+        Op::Report(status, message) => {
+            return Outcome {
+                message,
+                ..Outcome::status(status)
+            };
+        }
+        Op::Write(write) => write,
+    };
     let api = match ctx.member_api(cluster, federated["metadata"]["namespace"].as_str()) {
         Ok(api) => api,
         Err(e) => {
@@ -1029,9 +1037,8 @@ async fn run_op(
             };
         }
     };
-    match op {
-        Op::Report(..) => unreachable_report(),
-        Op::Create(desired, overrides) => {
+    match write {
+        Write::Create(desired, overrides) => {
             create(
                 ctx,
                 &api,
@@ -1043,8 +1050,8 @@ async fn run_op(
             )
             .await
         }
-        Op::Update { desired, cached } => update(&api, name, desired, &cached, recorded).await,
-        Op::Delete => match api.delete(name, &DeleteParams::default()).await {
+        Write::Update { desired, cached } => update(&api, name, desired, &cached, recorded).await,
+        Write::Delete => match api.delete(name, &DeleteParams::default()).await {
             Ok(_) => Outcome {
                 wrote: Some("deleted"),
                 ..Outcome::status(PropagationStatus::WaitingForRemoval)
@@ -1058,34 +1065,21 @@ async fn run_op(
                 ..Outcome::status(PropagationStatus::DeletionFailed)
             },
         },
-        Op::RemoveLabel => {
-            let patch = json!({"metadata": {"labels": {MANAGED_LABEL: null}}});
-            match api
-                .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-            {
-                Ok(_) => Outcome {
-                    drop: true,
-                    wrote: Some("unlabelled"),
-                    ..Outcome::status(PropagationStatus::Ok)
-                },
-                Err(kube::Error::Api(e)) if e.code == 404 => Outcome {
+        Write::RemoveLabel => {
+            let namespace = federated["metadata"]["namespace"].as_str();
+            match ctx.remove_managed_label(cluster, namespace, name).await {
+                Ok(()) => Outcome {
                     drop: true,
                     wrote: Some("unlabelled"),
                     ..Outcome::status(PropagationStatus::Ok)
                 },
                 Err(e) => Outcome {
-                    message: Some(e.to_string()),
+                    message: Some(format!("{e:#}")),
                     ..Outcome::status(PropagationStatus::LabelRemovalFailed)
                 },
             }
         }
     }
-}
-
-/// Reports were answered before the client lookup.
-fn unreachable_report() -> Outcome {
-    Outcome::status(PropagationStatus::Ok)
 }
 
 fn to_dynamic(value: Value) -> Result<DynamicObject, String> {
@@ -1378,8 +1372,8 @@ async fn ensure_deletion(
         patch_finalizers(object, ctx, remaining).await?;
         for (cluster, copy) in copies {
             if copy["metadata"]["deletionTimestamp"].is_null() {
-                let obj = to_dynamic(copy).map_err(|e| anyhow!(e))?;
-                if let Err(e) = ctx.remove_managed_label(&cluster, &obj).await {
+                let copy_ns = copy["metadata"]["namespace"].as_str();
+                if let Err(e) = ctx.remove_managed_label(&cluster, copy_ns, &name).await {
                     warn!("{e:#}");
                 }
             }
@@ -1393,8 +1387,8 @@ async fn ensure_deletion(
     for (cluster, copy) in &copies {
         let api = ctx.member_api(cluster, namespace.as_deref())?;
         if is_host_namespace(copy, host_ns_uid.as_deref()) {
-            let obj = to_dynamic(copy.clone()).map_err(|e| anyhow!(e))?;
-            ctx.remove_managed_label(cluster, &obj).await?;
+            ctx.remove_managed_label(cluster, copy["metadata"]["namespace"].as_str(), &name)
+                .await?;
             continue;
         }
         waiting.push(cluster.clone());
@@ -1430,8 +1424,7 @@ async fn ensure_deletion(
                 "Waiting for managed resources to be removed from the following clusters: {}",
                 waiting.join(", ")
             ),
-        )
-        .await;
+        );
         return Ok(Action::requeue(Duration::from_secs(5)));
     }
     // Nothing cached: confirm with a read in each ready cluster that had it selected.
