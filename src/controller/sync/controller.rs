@@ -41,11 +41,14 @@ use crate::controller::sync::status::{
     self, AggregateReason, ClusterStatus, Observed, PropagationStatus,
 };
 use crate::controller::sync::version::VersionCache;
+use crate::controller::sync::writer::{HostWriter, Target};
 use crate::controller::sync::{gojson, overrides, placement};
 
 /// Reconciles of one type run this many at a time at least: objects are independent, and one
 /// at a time (upstream's default) is what made upstream take a minute for 1,000 objects.
 const MIN_WORKERS: usize = 32;
+/// How long a stopping controller may take for the host writes still queued.
+const WRITE_BEHIND_DRAIN: Duration = Duration::from_secs(5);
 /// The bound of one member operation (upstream: 30 s for all of an object's operations).
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
 /// Namespaces a FederatedNamespace never propagates (upstream ignores them silently).
@@ -83,10 +86,11 @@ struct Ctx {
     federated_namespaces: Option<Store<DynamicObject>>,
     host_namespaces: Option<Store<Namespace>>,
     members: Mutex<HashMap<String, Arc<MemberCache>>>,
-    versions: VersionCache,
+    versions: Arc<VersionCache>,
+    writer: HostWriter,
     recorder: Recorder,
     backoff: Mutex<HashMap<ObjectRef<DynamicObject>, Duration>>,
-    /// The status last written per federated object (by UID).
+    /// The status last decided per federated object (by UID), until the store's copy has it.
     statuses: Mutex<HashMap<String, Value>>,
 }
 
@@ -110,14 +114,18 @@ pub async fn run(
         ty.federated_namespaced,
         target_ns.as_deref(),
     );
-    let versions = VersionCache::load(host.clone(), ty.clone(), target_ns.as_deref())
-        .await
-        .with_context(|| format!("type `{}`", ty.name))?;
+    let versions = Arc::new(
+        VersionCache::load(host.clone(), ty.clone(), target_ns.as_deref())
+            .await
+            .with_context(|| format!("type `{}`", ty.name))?,
+    );
 
     let (member_tx, member_rx) = mpsc::unbounded_channel::<ObjectRef<DynamicObject>>();
     let (all_tx, all_rx) = mpsc::unbounded_channel::<()>();
 
     let concurrency = settings.sync_concurrency.max(MIN_WORKERS);
+    let (writer, writer_tasks) =
+        HostWriter::start(host.clone(), ty.clone(), versions.clone(), concurrency);
     // The federated objects' cache, without managedFields (never read; a third of a small
     // object's size).
     let federated_writer = reflector::store::Writer::new(ty.federated.clone());
@@ -210,6 +218,7 @@ pub async fn run(
         host_namespaces,
         members: Mutex::new(HashMap::new()),
         versions,
+        writer: writer.clone(),
         ty: ty.clone(),
         backoff: Mutex::new(HashMap::new()),
         statuses: Mutex::new(HashMap::new()),
@@ -252,6 +261,15 @@ pub async fn run(
         })
         .await;
     ctx.members.lock().map(|mut m| m.clear()).ok();
+    // What the reconciles decided is written before the process goes, within a bound.
+    writer.close();
+    let backlog = writer.backlog();
+    if tokio::time::timeout(WRITE_BEHIND_DRAIN, futures::future::join_all(writer_tasks))
+        .await
+        .is_err()
+    {
+        warn!(r#type = %ty.name, "{} host writes of {backlog} not done within {WRITE_BEHIND_DRAIN:?}", writer.backlog());
+    }
     info!(r#type = %ty.name, "Stopped sync controller for {}", ty.federated.kind);
     Ok(())
 }
@@ -322,11 +340,16 @@ impl Ctx {
         let writer = reflector::store::Writer::new(self.ty.target.clone());
         let reader = writer.as_reader();
         let config = watcher::Config::default().labels(&format!("{MANAGED_LABEL}=true"));
+        let kind = self.ty.target.kind.clone();
+        let keep_status = self.settings.raw_resource_status_collection && self.ty.status_collection;
         let stream = reflector::reflector(
             writer,
             watcher(api, config)
                 .default_backoff()
-                .modify(|o: &mut DynamicObject| o.metadata.managed_fields = None),
+                .modify(move |o: &mut DynamicObject| {
+                    o.metadata.managed_fields = None;
+                    resource::slim_member_copy(&kind, keep_status, &mut o.data);
+                }),
         );
         let (state_tx, state_rx) = tokio::sync::watch::channel(CacheState::Syncing);
         let ctx = Arc::downgrade(self);
@@ -341,13 +364,12 @@ impl Ctx {
                         if matches!(event, watcher::Event::InitDone) {
                             state_tx.send_replace(CacheState::Synced);
                         }
-                        let objects: Vec<DynamicObject> = match event {
-                            watcher::Event::Apply(o) | watcher::Event::Delete(o) => vec![o],
-                            watcher::Event::InitApply(o) => vec![o],
-                            _ => vec![],
-                        };
-                        for object in objects {
-                            ctx.member_event(&cluster, &object, &tx);
+                        match event {
+                            watcher::Event::Apply(o) if ctx.is_own_write(&cluster, &o) => {}
+                            watcher::Event::Apply(o)
+                            | watcher::Event::Delete(o)
+                            | watcher::Event::InitApply(o) => ctx.member_event(&cluster, &o, &tx),
+                            _ => {}
                         }
                     }
                     Err(e) => {
@@ -366,6 +388,29 @@ impl Ctx {
             started: Instant::now(),
             task,
         }
+    }
+
+    /// The event reports the member copy exactly as this controller's last write left it (its
+    /// echo): nothing to reconcile. Only for copies versioned by resourceVersion, which every
+    /// write changes; a generation does not move when labels or annotations drift.
+    fn is_own_write(&self, cluster: &str, object: &DynamicObject) -> bool {
+        let (Some(name), Some(rv)) = (&object.metadata.name, &object.metadata.resource_version)
+        else {
+            return false;
+        };
+        if object.metadata.generation.is_some_and(|g| g != 0)
+            || object.metadata.deletion_timestamp.is_some()
+        {
+            return false;
+        }
+        let namespace = if self.ty.is_namespace() {
+            Some(name.as_str())
+        } else {
+            object.metadata.namespace.as_deref()
+        };
+        self.versions
+            .recorded_for(namespace, name, cluster)
+            .is_some_and(|v| v.strip_prefix("rv:") == Some(rv.as_str()))
     }
 
     /// A member object changed: reconcile its federated object, or, when no federated object
@@ -654,7 +699,10 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
         return ensure_deletion(object, &federated, ctx).await;
     }
 
-    ensure_finalizer(object, ctx).await?;
+    if !ensure_finalizer(object, ctx).await? {
+        // The store's copy is older than the server's: its watch brings the newer one.
+        return Ok(Action::requeue(Duration::from_millis(200)));
+    }
 
     let members = ctx.registry.snapshot();
     let cluster_labels = cluster_labels(&members);
@@ -678,8 +726,7 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
                 ctx,
                 AggregateReason::ComputePlacementFailed,
                 BTreeMap::new(),
-            )
-            .await?;
+            );
             return Ok(Action::await_change());
         }
     };
@@ -917,21 +964,19 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
     } else {
         status::aggregate(false, &clusters)
     };
-    // The PropagatedVersion and the status are independent: written side by side.
-    let (versions_written, status_written) = tokio::join!(
-        ctx.versions.update(
-            &federated,
-            &template_version,
-            &overrides_version,
-            &selected,
-            &versions,
-        ),
-        write_status(object, &federated, ctx, reason, clusters)
-    );
-    if let Err(e) = versions_written {
-        warn!(r#type = %ctx.ty.name, object = %shown, "{e:#}");
+    // The PropagatedVersion and the status go to the host writer: recorded now, written
+    // behind, so the next object's member writes need not wait for them.
+    if let Some(version) = ctx.versions.record(
+        namespace.as_deref(),
+        &name,
+        &template_version,
+        &overrides_version,
+        &selected,
+        &versions,
+    ) {
+        ctx.writer.version(target_of(object), version);
     }
-    status_written?;
+    write_status(object, &federated, ctx, reason, clusters);
     if recoverable {
         let key = ObjectRef::from_obj_with(object, ctx.ty.federated.clone());
         let mut delay = ctx.next_backoff(&key);
@@ -1200,14 +1245,25 @@ async fn update(
     }
 }
 
-async fn ensure_finalizer(object: &DynamicObject, ctx: &Ctx) -> Result<()> {
+/// Add the sync finalizer if it is missing. `false` when the copy reconciled is outdated (the
+/// precondition failed): nothing was written.
+async fn ensure_finalizer(object: &DynamicObject, ctx: &Ctx) -> Result<bool> {
     let finalizers = object.metadata.finalizers.clone().unwrap_or_default();
     if finalizers.iter().any(|f| f == SYNC_FINALIZER) {
-        return Ok(());
+        return Ok(true);
     }
     let mut next = finalizers;
     next.push(SYNC_FINALIZER.to_string());
-    patch_finalizers(object, ctx, next).await
+    match patch_finalizers(object, ctx, next).await {
+        Ok(()) => Ok(true),
+        Err(e)
+            if e.downcast_ref::<kube::Error>()
+                .is_some_and(|e| matches!(e, kube::Error::Api(s) if s.code == 409)) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Set the finalizers with the object's resourceVersion as precondition (upstream's merge
@@ -1240,13 +1296,22 @@ async fn patch_finalizers(
     Ok(())
 }
 
-async fn write_status(
+fn target_of(object: &DynamicObject) -> Target {
+    Target {
+        namespace: object.metadata.namespace.clone(),
+        name: object.metadata.name.clone().unwrap_or_default(),
+        uid: object.metadata.uid.clone().unwrap_or_default(),
+    }
+}
+
+/// Decide the status (Go would not write an unchanged one) and queue its write.
+fn write_status(
     object: &DynamicObject,
     federated: &Value,
     ctx: &Ctx,
     reason: AggregateReason,
     clusters: BTreeMap<String, ClusterStatus>,
-) -> Result<()> {
+) {
     let observed = Observed {
         generation: object.metadata.generation.unwrap_or_default(),
         reason,
@@ -1255,58 +1320,33 @@ async fn write_status(
     let now = k8s_openapi::jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
-    // What this process wrote last wins over the store's copy, which may predate that write
+    // What this process decided last wins over the store's copy, which may predate that write
     // (a reconcile triggered by our own finalizer patch would otherwise write the status twice).
     let uid = object.metadata.uid.clone().unwrap_or_default();
-    let stored = federated.get("status").cloned().unwrap_or(Value::Null);
-    let previous = ctx
-        .statuses
-        .lock()
-        .ok()
-        .and_then(|s| s.get(&uid).cloned())
-        .unwrap_or(stored);
-    let Some(mut status) = status::desired_status(&previous, &observed, &now) else {
-        return Ok(());
+    let Ok(mut statuses) = ctx.statuses.lock() else {
+        return;
     };
-    let written = status.clone();
+    let stored = federated.get("status");
+    if stored.is_some() && statuses.get(&uid) == stored {
+        // The store caught up with our last write: it is the previous status from now on.
+        statuses.remove(&uid);
+    }
+    let previous = statuses.get(&uid).or(stored).unwrap_or(&Value::Null);
+    let Some(Value::Object(status)) = status::desired_status(previous, &observed, &now) else {
+        return;
+    };
     // A merge patch keeps keys it does not mention: clear what the new status leaves out.
-    if let (Some(prev), Some(next)) = (previous.as_object(), status.as_object_mut()) {
+    let mut patch = status.clone();
+    if let Some(prev) = previous.as_object() {
         for key in prev.keys() {
-            if !next.contains_key(key) {
-                next.insert(key.clone(), Value::Null);
+            if !patch.contains_key(key) {
+                patch.insert(key.clone(), Value::Null);
             }
         }
     }
-    let api = dynamic_api(
-        &ctx.host,
-        &ctx.ty.federated,
-        ctx.ty.federated_namespaced,
-        object.metadata.namespace.as_deref(),
-    );
-    let name = object.metadata.name.clone().unwrap_or_default();
-    match api
-        .patch_status(
-            &name,
-            &PatchParams::default(),
-            &Patch::Merge(&json!({"status": status})),
-        )
-        .await
-    {
-        Ok(_) => {
-            if let Ok(mut s) = ctx.statuses.lock() {
-                s.insert(uid, written);
-            }
-            Ok(())
-        }
-        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
-        Err(e) => Err(anyhow!(e)).with_context(|| {
-            format!(
-                "failed to update the status of {} `{}`",
-                ctx.ty.federated.kind,
-                display_key(object.metadata.namespace.as_deref(), &name)
-            )
-        }),
-    }
+    statuses.insert(uid, Value::Object(status));
+    drop(statuses);
+    ctx.writer.status(target_of(object), patch);
 }
 
 /// Deletion (Go: `ensureDeletion`): orphan (finalizer first, then unlabel), or delete the
@@ -1319,6 +1359,7 @@ async fn ensure_deletion(
     let name = object.metadata.name.clone().unwrap_or_default();
     let namespace = object.metadata.namespace.clone();
     ctx.versions.forget(namespace.as_deref(), &name);
+    ctx.writer.forget(namespace.as_deref(), &name);
     if let (Some(uid), Ok(mut s)) = (&object.metadata.uid, ctx.statuses.lock()) {
         s.remove(uid);
     }

@@ -3,7 +3,7 @@
 //! The pure rooms: [`placement`] (which clusters), [`overrides`] (per-cluster JSON patches with
 //! Go's leniency), [`gojson`] (Go-compatible JSON for the version hashes), [`retain`] (fields
 //! kept from the member's copy; when an update is needed), [`status`] (the federated object's
-//! status). The I/O: [`dispatch`] (member writes), [`version`] ((Cluster)PropagatedVersions)
+//! status). The I/O: [`dispatch`] (member writes), [`version`] ((Cluster)PropagatedVersions), [`writer`] (host writes behind the reconcile)
 //! and the reconcile loop in [`controller`].
 
 pub mod controller;
@@ -14,3 +14,4 @@ pub mod resource;
 pub mod retain;
 pub mod status;
 pub mod version;
+pub mod writer;

@@ -198,6 +198,36 @@ pub fn object_for_cluster(
     Ok((object, dropped))
 }
 
+/// Reduce a member copy's body (everything but `apiVersion`, `kind` and `metadata`) to what the
+/// sync controller reads of it: the fields [`retain_cluster_fields`] keeps (a Service's IPs and
+/// ports, a ServiceAccount's secrets, any other kind's `spec.replicas`) and, with status
+/// collection, `status`. The member caches hold every managed object of every member, so the
+/// rest (a ConfigMap's or Secret's data, a Deployment's pod template) is not kept. A `spec` that
+/// is not an object stays whole, so retention still reports it as malformed.
+///
+/// [`retain_cluster_fields`]: crate::controller::sync::retain::retain_cluster_fields
+pub fn slim_member_copy(target_kind: &str, keep_status: bool, body: &mut Value) {
+    let Some(fields) = body.as_object_mut() else {
+        return;
+    };
+    let spec_fields: &[&str] = match target_kind {
+        "Service" => &["clusterIP", "clusterIPs", "healthCheckNodePort", "ports"],
+        "ServiceAccount" => &[],
+        _ => &["replicas"],
+    };
+    fields.retain(|key, value| match key.as_str() {
+        "spec" => {
+            if let Some(spec) = value.as_object_mut() {
+                spec.retain(|k, _| spec_fields.contains(&k.as_str()));
+            }
+            !spec_fields.is_empty() || !value.is_object()
+        }
+        "secrets" => target_kind == "ServiceAccount",
+        "status" => keep_status,
+        _ => false,
+    });
+}
+
 /// `kubefed.io/managed: "false"` on a member object: KubeFed must leave it alone.
 pub fn managed_false(object: &Value) -> bool {
     object["metadata"]["labels"][MANAGED_LABEL] == "false"
@@ -245,6 +275,44 @@ pub type ClusterVersions = BTreeMap<String, String>;
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn member_copies_keep_only_what_retention_and_status_read() {
+        let full = || {
+            serde_json::json!({
+                "data": {"secret": "c2VjcmV0"},
+                "spec": {"replicas": 3, "template": {"spec": {"containers": []}},
+                         "clusterIP": "10.0.0.1", "ports": [{"port": 80, "nodePort": 30080}]},
+                "secrets": [{"name": "sa-token"}],
+                "status": {"readyReplicas": 3},
+            })
+        };
+        let mut deployment = full();
+        super::slim_member_copy("Deployment", false, &mut deployment);
+        assert_eq!(deployment, serde_json::json!({"spec": {"replicas": 3}}));
+
+        let mut service = full();
+        super::slim_member_copy("Service", true, &mut service);
+        assert_eq!(
+            service,
+            serde_json::json!({
+                "spec": {"clusterIP": "10.0.0.1", "ports": [{"port": 80, "nodePort": 30080}]},
+                "status": {"readyReplicas": 3},
+            })
+        );
+
+        let mut account = full();
+        super::slim_member_copy("ServiceAccount", false, &mut account);
+        assert_eq!(
+            account,
+            serde_json::json!({"secrets": [{"name": "sa-token"}]})
+        );
+
+        // Malformed stays malformed, for retention to report.
+        let mut odd = serde_json::json!({"spec": "not an object", "data": {"k": "v"}});
+        super::slim_member_copy("ConfigMap", false, &mut odd);
+        assert_eq!(odd, serde_json::json!({"spec": "not an object"}));
+    }
+
     use super::*;
 
     fn deployments() -> TypeSpec {

@@ -6,7 +6,7 @@
 //! a controller swap (Go stops, ours starts) finds Go's versions and writes nothing to members
 //! that are already up to date.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
@@ -18,6 +18,7 @@ use crate::api::{
     ClusterObjectVersion, ClusterPropagatedVersion, PropagatedVersion, PropagatedVersionStatus,
 };
 use crate::controller::sync::resource::{ClusterVersions, TypeSpec};
+use crate::controller::sync::writer::Target;
 
 /// The versions of one type's federated objects, keyed by `namespace/name` of the federated
 /// object (`/name` for cluster-scoped ones).
@@ -25,6 +26,8 @@ pub struct VersionCache {
     host: Client,
     ty: TypeSpec,
     entries: Mutex<HashMap<String, PropagatedVersionStatus>>,
+    /// The keys whose version object exists on the host (listed at start or written since).
+    on_server: Mutex<HashSet<String>>,
 }
 
 /// What a reconcile starts from: the recorded cluster versions when the hashes still match.
@@ -73,6 +76,7 @@ impl VersionCache {
         Ok(VersionCache {
             host,
             ty,
+            on_server: Mutex::new(entries.keys().cloned().collect()),
             entries: Mutex::new(entries),
         })
     }
@@ -105,26 +109,46 @@ impl VersionCache {
         }
     }
 
+    /// The version recorded for `cluster`'s copy, whatever the hashes.
+    pub fn recorded_for(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        cluster: &str,
+    ) -> Option<String> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(&Self::key(namespace, name))?
+            .cluster_versions
+            .iter()
+            .find(|c| c.cluster_name == cluster)
+            .map(|c| c.version.clone())
+    }
+
     /// Forget a deleted federated object (its version object goes by garbage collection).
     pub fn forget(&self, namespace: Option<&str>, name: &str) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries.remove(&Self::key(namespace, name));
+        drop(entries);
+        self.on_server
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&Self::key(namespace, name));
     }
 
     /// Record this pass (Go: `VersionManager.Update`): old versions if the hashes are
-    /// unchanged, minus clusters no longer selected, plus this pass's versions. Writes only
-    /// when something changed. Returns whether it wrote.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn update(
+    /// unchanged, minus clusters no longer selected, plus this pass's versions. Returns the
+    /// status to write when something changed; the cache holds it from now on, so the next
+    /// reconcile starts from it whether or not the write landed yet.
+    pub fn record(
         &self,
-        federated: &Value,
+        namespace: Option<&str>,
+        name: &str,
         template_version: &str,
         overrides_version: &str,
         selected: &std::collections::BTreeSet<String>,
         this_pass: &ClusterVersions,
-    ) -> Result<bool> {
-        let name = federated["metadata"]["name"].as_str().unwrap_or_default();
-        let namespace = federated["metadata"]["namespace"].as_str();
+    ) -> Option<PropagatedVersionStatus> {
         let mut clusters = self.get(namespace, name, template_version, overrides_version);
         clusters.retain(|c, _| selected.contains(c));
         for (c, v) in this_pass {
@@ -141,52 +165,51 @@ impl VersionCache {
                 })
                 .collect(),
         };
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let key = Self::key(namespace, name);
-        let existed = {
-            let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            match entries.get(&key) {
-                Some(old) if *old == status => return Ok(false),
-                Some(_) => true,
-                None => false,
-            }
-        };
-        self.write(federated, &status, existed).await?;
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, status);
-        Ok(true)
+        if entries.get(&key) == Some(&status) {
+            return None;
+        }
+        entries.insert(key, status.clone());
+        Some(status)
     }
 
-    async fn write(
-        &self,
-        federated: &Value,
-        status: &PropagatedVersionStatus,
-        existed: bool,
-    ) -> Result<()> {
-        let fed_name = federated["metadata"]["name"].as_str().unwrap_or_default();
-        let name = format!("{}{fed_name}", self.ty.version_prefix());
+    /// Write the version object of `target`: a status patch when it is known to exist, else a
+    /// create first.
+    pub async fn write(&self, target: &Target, status: &PropagatedVersionStatus) -> Result<()> {
+        let name = format!("{}{}", self.ty.version_prefix(), target.name);
+        let key = Self::key(target.namespace.as_deref(), &target.name);
+        let existed = self
+            .on_server
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&key);
         let owner = json!([{
             "apiVersion": self.ty.federated.api_version,
             "kind": self.ty.federated.kind,
-            "name": fed_name,
-            "uid": federated["metadata"]["uid"],
+            "name": target.name,
+            "uid": target.uid,
         }]);
         let patch = json!({ "status": status });
         if self.ty.federated_namespaced {
-            let ns = federated["metadata"]["namespace"]
-                .as_str()
-                .unwrap_or_default();
+            let ns = target.namespace.as_deref().unwrap_or_default();
             let api: Api<PropagatedVersion> = Api::namespaced(self.host.clone(), ns);
             write_one(&api, &name, owner, &patch, existed)
                 .await
-                .with_context(|| format!("failed to write PropagatedVersion `{ns}/{name}`"))
+                .with_context(|| format!("failed to write PropagatedVersion `{ns}/{name}`"))?;
         } else {
             let api: Api<ClusterPropagatedVersion> = Api::all(self.host.clone());
             write_one(&api, &name, owner, &patch, existed)
                 .await
-                .with_context(|| format!("failed to write ClusterPropagatedVersion `{name}`"))
+                .with_context(|| format!("failed to write ClusterPropagatedVersion `{name}`"))?;
         }
+        if !existed {
+            self.on_server
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key);
+        }
+        Ok(())
     }
 }
 
