@@ -21,7 +21,7 @@ use k8s_openapi::api::core::v1::{Namespace, ObjectReference};
 use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::discovery::ApiResource;
 use kube::runtime::controller::{self, Action, Controller};
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::events::EventType;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client};
@@ -34,8 +34,9 @@ use crate::api::Scope;
 use crate::controller::cluster::{Member, Registry};
 use crate::controller::config::Settings;
 use crate::controller::metrics::{Metrics, ReconcileResult};
+use crate::controller::sync::events::EventRecorder;
 use crate::controller::sync::resource::{
-    self, MANAGED_LABEL, SYNC_FINALIZER, TypeSpec, managed_false, object_for_cluster,
+    self, MANAGED_LABEL, SYNC_FINALIZER, TypeSpec, managed_false, managed_true, object_for_cluster,
 };
 use crate::controller::sync::status::{
     self, AggregateReason, ClusterStatus, Observed, PropagationStatus,
@@ -47,8 +48,9 @@ use crate::controller::sync::{gojson, overrides, placement};
 /// Reconciles of one type run this many at a time at least: objects are independent, and one
 /// at a time (upstream's default) is what made upstream take a minute for 1,000 objects.
 const MIN_WORKERS: usize = 32;
-/// How long a stopping controller may take for the host writes still queued.
-const WRITE_BEHIND_DRAIN: Duration = Duration::from_secs(5);
+/// How long a stopping controller may take for the host writes still queued (a pod's default
+/// grace period is 30 s). What is left is decided again by the next start, from the members.
+const WRITE_BEHIND_DRAIN: Duration = Duration::from_secs(10);
 /// The bound of one member operation (upstream: 30 s for all of an object's operations).
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
 /// Namespaces a FederatedNamespace never propagates (upstream ignores them silently).
@@ -88,10 +90,16 @@ struct Ctx {
     members: Mutex<HashMap<String, Arc<MemberCache>>>,
     versions: Arc<VersionCache>,
     writer: HostWriter,
-    recorder: Recorder,
+    recorder: Arc<EventRecorder>,
     backoff: Mutex<HashMap<ObjectRef<DynamicObject>, Duration>>,
     /// The status last decided per federated object (by UID), until the store's copy has it.
-    statuses: Mutex<HashMap<String, Value>>,
+    statuses: Arc<Mutex<HashMap<String, Value>>>,
+    /// The resourceVersion of each member copy as this controller's last write left it, keyed
+    /// by (cluster, `namespace/name`), until its watch event (the echo) arrives.
+    echoes: Mutex<HashMap<(String, String), String>>,
+    /// Federated objects (by UID) whose finalizer this process added, with the resourceVersion
+    /// of the copy it added it to: that copy, still in a lagging store, needs no second patch.
+    finalized: Mutex<HashMap<String, String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -130,11 +138,24 @@ pub async fn run(
     // object's size).
     let federated_writer = reflector::store::Writer::new(ty.federated.clone());
     let federated_store = federated_writer.as_reader();
+    // The statuses decided but not yet seen in the store: an entry goes when the store's copy
+    // catches up with it.
+    let statuses: Arc<Mutex<HashMap<String, Value>>> = Arc::default();
+    let seen = statuses.clone();
     let federated_stream = reflector::reflector(
         federated_writer,
         watcher(fed_api, watcher::Config::default())
             .default_backoff()
-            .modify(|o: &mut DynamicObject| o.metadata.managed_fields = None),
+            .modify(move |o: &mut DynamicObject| {
+                o.metadata.managed_fields = None;
+                if let (Some(uid), Ok(mut statuses)) = (&o.metadata.uid, seen.lock())
+                    && statuses
+                        .get(uid)
+                        .is_some_and(|s| o.data.get("status") == Some(s))
+                {
+                    statuses.remove(uid);
+                }
+            }),
     )
     .applied_objects();
     let controller = Controller::for_stream_with(
@@ -202,13 +223,7 @@ pub async fn run(
     });
 
     let ctx = Arc::new(Ctx {
-        recorder: Recorder::new(
-            host.clone(),
-            Reporter {
-                controller: ty.controller_name(),
-                instance: None,
-            },
-        ),
+        recorder: Arc::new(EventRecorder::new(host.clone(), ty.controller_name())),
         host,
         settings,
         registry: registry.clone(),
@@ -221,7 +236,9 @@ pub async fn run(
         writer: writer.clone(),
         ty: ty.clone(),
         backoff: Mutex::new(HashMap::new()),
-        statuses: Mutex::new(HashMap::new()),
+        statuses: statuses.clone(),
+        echoes: Mutex::new(HashMap::new()),
+        finalized: Mutex::new(HashMap::new()),
     });
 
     // Member caches follow the registry: opened for ready clusters, closed for the others,
@@ -264,10 +281,12 @@ pub async fn run(
     // What the reconciles decided is written before the process goes, within a bound.
     writer.close();
     let backlog = writer.backlog();
+    let aborts: Vec<_> = writer_tasks.iter().map(|t| t.abort_handle()).collect();
     if tokio::time::timeout(WRITE_BEHIND_DRAIN, futures::future::join_all(writer_tasks))
         .await
         .is_err()
     {
+        aborts.iter().for_each(tokio::task::AbortHandle::abort);
         warn!(r#type = %ty.name, "{} host writes of {backlog} not done within {WRITE_BEHIND_DRAIN:?}", writer.backlog());
     }
     info!(r#type = %ty.name, "Stopped sync controller for {}", ty.federated.kind);
@@ -391,26 +410,28 @@ impl Ctx {
     }
 
     /// The event reports the member copy exactly as this controller's last write left it (its
-    /// echo): nothing to reconcile. Only for copies versioned by resourceVersion, which every
-    /// write changes; a generation does not move when labels or annotations drift.
+    /// echo): nothing to reconcile, the reconcile that wrote it knew the result. A copy being
+    /// deleted is never an echo.
     fn is_own_write(&self, cluster: &str, object: &DynamicObject) -> bool {
         let (Some(name), Some(rv)) = (&object.metadata.name, &object.metadata.resource_version)
         else {
             return false;
         };
-        if object.metadata.generation.is_some_and(|g| g != 0)
-            || object.metadata.deletion_timestamp.is_some()
-        {
+        if object.metadata.deletion_timestamp.is_some() {
             return false;
         }
-        let namespace = if self.ty.is_namespace() {
-            Some(name.as_str())
-        } else {
-            object.metadata.namespace.as_deref()
+        let key = (
+            cluster.to_string(),
+            member_key(object.metadata.namespace.as_deref(), name),
+        );
+        let Ok(mut echoes) = self.echoes.lock() else {
+            return false;
         };
-        self.versions
-            .recorded_for(namespace, name, cluster)
-            .is_some_and(|v| v.strip_prefix("rv:") == Some(rv.as_str()))
+        if echoes.get(&key) == Some(rv) {
+            echoes.remove(&key);
+            return true;
+        }
+        false
     }
 
     /// A member object changed: reconcile its federated object, or, when no federated object
@@ -527,18 +548,11 @@ impl Ctx {
             resource_version: federated.metadata.resource_version.clone(),
             field_path: None,
         };
-        let event = Event {
-            type_,
-            reason: reason.into(),
-            note: Some(note),
-            action: reason.into(),
-            secondary: None,
-        };
         // Events are for people: a reconcile does not wait for them.
         let recorder = self.recorder.clone();
         let reason = reason.to_string();
         tokio::spawn(async move {
-            if let Err(e) = recorder.publish(&event, &reference).await {
+            if let Err(e) = recorder.publish(type_, &reason, &note, &reference).await {
                 debug!("failed to record event {reason}: {e}");
             }
         });
@@ -555,6 +569,11 @@ where
         .wait_until_ready()
         .now_or_never()
         .is_some_and(|r| r.is_ok())
+}
+
+/// The key of a member copy in [`Ctx::echoes`].
+fn member_key(namespace: Option<&str>, name: &str) -> String {
+    format!("{}/{name}", namespace.unwrap_or_default())
 }
 
 fn display_key(namespace: Option<&str>, name: &str) -> String {
@@ -624,6 +643,8 @@ struct Outcome {
     message: Option<String>,
     /// A create failed because the member lacks the namespace (not propagated yet).
     namespace_missing: bool,
+    /// The resourceVersion of the copy a create or update left on the member.
+    written_rv: Option<String>,
 }
 
 impl Outcome {
@@ -636,6 +657,7 @@ impl Outcome {
             wrote: None,
             message: None,
             namespace_missing: false,
+            written_rv: None,
         }
     }
 }
@@ -888,6 +910,13 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
             if let Some(action) = outcome.wrote {
                 ctx.metrics.observe_dispatch(action, start.elapsed());
             }
+            if let (Some(rv), Ok(mut echoes)) = (&outcome.written_rv, ctx.echoes.lock()) {
+                let namespace = federated["metadata"]["namespace"]
+                    .as_str()
+                    .filter(|_| !ctx.ty.is_namespace());
+                let key = member_key(namespace, &name);
+                echoes.insert((cluster.clone(), key), rv.clone());
+            }
             (cluster, outcome)
         }
     }))
@@ -1088,10 +1117,10 @@ async fn run_op(
                 ctx,
                 &api,
                 federated,
-                name,
                 desired,
                 overrides.as_deref(),
                 host_ns_uid,
+                recorded,
             )
             .await
         }
@@ -1135,11 +1164,13 @@ async fn create(
     ctx: &Ctx,
     api: &Api<DynamicObject>,
     federated: &Value,
-    name: &str,
     desired: Value,
     cluster_overrides: Option<&[overrides::Override]>,
     host_ns_uid: Option<&str>,
+    recorded: Option<&str>,
 ) -> Outcome {
+    // The member copy has the federated object's name.
+    let name = federated["metadata"]["name"].as_str().unwrap_or_default();
     let object = match to_dynamic(desired.clone()) {
         Ok(o) => o,
         Err(message) => {
@@ -1156,6 +1187,7 @@ async fn create(
                 version: Some(crate::controller::sync::retain::object_version(&value)),
                 remote_status: value.get("status").cloned(),
                 wrote: Some("created"),
+                written_rv: created.metadata.resource_version,
                 ..Outcome::status(PropagationStatus::Ok)
             }
         }
@@ -1173,6 +1205,19 @@ async fn create(
                     };
                 }
             };
+            // The copy this controller wrote and recorded, not yet in the member's cache (its
+            // watch lags under load): nothing to adopt or update.
+            if managed_true(&existing)
+                && recorded.is_some_and(|r| {
+                    r == crate::controller::sync::retain::object_version(&existing)
+                })
+            {
+                return Outcome {
+                    version: recorded.map(String::from),
+                    remote_status: existing.get("status").cloned(),
+                    ..Outcome::status(PropagationStatus::Ok)
+                };
+            }
             let host_namespace = is_host_namespace(&existing, host_ns_uid);
             if !ctx.settings.adopt_resources && !host_namespace {
                 return Outcome {
@@ -1235,6 +1280,7 @@ async fn update(
                 version: Some(crate::controller::sync::retain::object_version(&value)),
                 remote_status: value.get("status").cloned(),
                 wrote: Some("updated"),
+                written_rv: updated.metadata.resource_version,
                 ..Outcome::status(PropagationStatus::Ok)
             }
         }
@@ -1248,14 +1294,33 @@ async fn update(
 /// Add the sync finalizer if it is missing. `false` when the copy reconciled is outdated (the
 /// precondition failed): nothing was written.
 async fn ensure_finalizer(object: &DynamicObject, ctx: &Ctx) -> Result<bool> {
+    let uid = object.metadata.uid.clone().unwrap_or_default();
     let finalizers = object.metadata.finalizers.clone().unwrap_or_default();
     if finalizers.iter().any(|f| f == SYNC_FINALIZER) {
+        if let Ok(mut finalized) = ctx.finalized.lock() {
+            finalized.remove(&uid);
+        }
+        return Ok(true);
+    }
+    // A store lagging behind the host still shows the copy this process added the finalizer
+    // to (a member's event can come before the host's): patching it again can only conflict.
+    let rv = object.metadata.resource_version.clone().unwrap_or_default();
+    if ctx
+        .finalized
+        .lock()
+        .is_ok_and(|f| f.get(&uid).is_some_and(|from| *from == rv))
+    {
         return Ok(true);
     }
     let mut next = finalizers;
     next.push(SYNC_FINALIZER.to_string());
     match patch_finalizers(object, ctx, next).await {
-        Ok(()) => Ok(true),
+        Ok(()) => {
+            if let Ok(mut finalized) = ctx.finalized.lock() {
+                finalized.insert(uid, rv);
+            }
+            Ok(true)
+        }
         Err(e)
             if e.downcast_ref::<kube::Error>()
                 .is_some_and(|e| matches!(e, kube::Error::Api(s) if s.code == 409)) =>
@@ -1362,6 +1427,16 @@ async fn ensure_deletion(
     ctx.writer.forget(namespace.as_deref(), &name);
     if let (Some(uid), Ok(mut s)) = (&object.metadata.uid, ctx.statuses.lock()) {
         s.remove(uid);
+    }
+    if let (Some(uid), Ok(mut f)) = (&object.metadata.uid, ctx.finalized.lock()) {
+        f.remove(uid);
+    }
+    if let Ok(mut echoes) = ctx.echoes.lock() {
+        let key = member_key(
+            namespace.as_deref().filter(|_| !ctx.ty.is_namespace()),
+            &name,
+        );
+        echoes.retain(|(_, k), _| *k != key);
     }
     let finalizers = object.metadata.finalizers.clone().unwrap_or_default();
     if !finalizers.iter().any(|f| f == SYNC_FINALIZER) {

@@ -233,6 +233,11 @@ pub fn managed_false(object: &Value) -> bool {
     object["metadata"]["labels"][MANAGED_LABEL] == "false"
 }
 
+/// `kubefed.io/managed: "true"` exactly (what this controller's copies carry).
+pub fn managed_true(object: &Value) -> bool {
+    object["metadata"]["labels"][MANAGED_LABEL] == "true"
+}
+
 /// `kubefed.io/orphan: "true"` exactly.
 pub fn orphaning(federated: &Value) -> bool {
     federated["metadata"]["annotations"][ORPHAN_ANNOTATION] == "true"

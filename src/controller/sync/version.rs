@@ -109,22 +109,6 @@ impl VersionCache {
         }
     }
 
-    /// The version recorded for `cluster`'s copy, whatever the hashes.
-    pub fn recorded_for(
-        &self,
-        namespace: Option<&str>,
-        name: &str,
-        cluster: &str,
-    ) -> Option<String> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .get(&Self::key(namespace, name))?
-            .cluster_versions
-            .iter()
-            .find(|c| c.cluster_name == cluster)
-            .map(|c| c.version.clone())
-    }
-
     /// Forget a deleted federated object (its version object goes by garbage collection).
     pub fn forget(&self, namespace: Option<&str>, name: &str) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
