@@ -34,7 +34,7 @@ use crate::api::Scope;
 use crate::controller::cluster::{Member, Registry};
 use crate::controller::config::Settings;
 use crate::controller::metrics::{Metrics, ReconcileResult};
-use crate::controller::sync::events::EventRecorder;
+use crate::controller::sync::events::{EventQueue, EventRecorder};
 use crate::controller::sync::resource::{
     self, MANAGED_LABEL, SYNC_FINALIZER, TypeSpec, managed_false, managed_true, object_for_cluster,
 };
@@ -90,7 +90,7 @@ struct Ctx {
     members: Mutex<HashMap<String, Arc<MemberCache>>>,
     versions: Arc<VersionCache>,
     writer: HostWriter,
-    recorder: Arc<EventRecorder>,
+    events: EventQueue,
     backoff: Mutex<HashMap<ObjectRef<DynamicObject>, Duration>>,
     /// The status last decided per federated object (by UID), until the store's copy has it.
     statuses: Arc<Mutex<HashMap<String, Value>>>,
@@ -223,7 +223,7 @@ pub async fn run(
     });
 
     let ctx = Arc::new(Ctx {
-        recorder: Arc::new(EventRecorder::new(host.clone(), ty.controller_name())),
+        events: EventQueue::start(EventRecorder::new(host.clone(), ty.controller_name())),
         host,
         settings,
         registry: registry.clone(),
@@ -548,14 +548,7 @@ impl Ctx {
             resource_version: federated.metadata.resource_version.clone(),
             field_path: None,
         };
-        // Events are for people: a reconcile does not wait for them.
-        let recorder = self.recorder.clone();
-        let reason = reason.to_string();
-        tokio::spawn(async move {
-            if let Err(e) = recorder.publish(type_, &reason, &note, &reference).await {
-                debug!("failed to record event {reason}: {e}");
-            }
-        });
+        self.events.send(type_, reason, note, reference);
     }
 }
 

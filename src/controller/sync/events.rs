@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ObjectReference;
@@ -22,11 +22,16 @@ use kube::api::{Patch, PatchParams, PostParams};
 use kube::runtime::events::EventType;
 use kube::{Api, Client};
 use serde_json::json;
+use tokio::sync::{Semaphore, mpsc};
+use tracing::debug;
 
 /// How long an Event can become a series (kube-runtime's and client-go's window).
 const SERIES_WINDOW: Duration = Duration::from_secs(6 * 60);
 /// How often the memory drops what left the window.
 const PRUNE_EVERY: Duration = Duration::from_secs(30);
+/// Events written at once. The rest wait in the queue as four strings and a reference, not as
+/// a request future each (a burst of 2,000 reconciles made 2,000 of those).
+const IN_FLIGHT: usize = 8;
 
 struct Written {
     name: String,
@@ -58,6 +63,57 @@ fn identity(type_: EventType, reason: &str, note: &str, regarding: &ObjectRefere
     regarding.name.hash(&mut h);
     regarding.uid.hash(&mut h);
     h.finish()
+}
+
+/// An Event waiting to be written.
+struct Queued {
+    type_: EventType,
+    reason: String,
+    note: String,
+    regarding: ObjectReference,
+}
+
+/// Events are for people: the reconcile queues them here and goes on.
+#[derive(Clone)]
+pub struct EventQueue {
+    tx: mpsc::UnboundedSender<Queued>,
+}
+
+impl EventQueue {
+    /// The queue of `recorder`, written [`IN_FLIGHT`] at a time until every sender is gone.
+    pub fn start(recorder: EventRecorder) -> EventQueue {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Queued>();
+        let recorder = Arc::new(recorder);
+        let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+        tokio::spawn(async move {
+            while let Some(q) = rx.recv().await {
+                let Ok(slot) = slots.clone().acquire_owned().await else {
+                    return;
+                };
+                let recorder = recorder.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = recorder
+                        .publish(q.type_, &q.reason, &q.note, &q.regarding)
+                        .await
+                    {
+                        debug!("failed to record event {}: {e}", q.reason);
+                    }
+                    drop(slot);
+                });
+            }
+        });
+        EventQueue { tx }
+    }
+
+    pub fn send(&self, type_: EventType, reason: &str, note: String, regarding: ObjectReference) {
+        // Closed only when the controller stops: the Event is dropped with it.
+        let _ = self.tx.send(Queued {
+            type_,
+            reason: reason.to_string(),
+            note,
+            regarding,
+        });
+    }
 }
 
 impl EventRecorder {
