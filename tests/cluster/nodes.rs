@@ -476,6 +476,14 @@ impl NodeIds {
     }
 }
 
+/// The tests that run a federation of their own take turns: once one is gone, the next reuses
+/// its network slot (so its link names) and the kernel its namespace inodes, and a scan would see
+/// the other test's federation.
+async fn one_own_federation_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    LOCK.lock().await
+}
+
 /// A federation with nodes of its own in `target/test-federation/<pid>-<name>`, owned by `owner`,
 /// with a pod on member1 that has a Secret volume (the kubelet mounts a tmpfs for it), and the
 /// identities of its nodes. Asserts that the scan sees the run, so that an empty scan later means
@@ -526,6 +534,7 @@ fn assert_nothing_left(fed: &Federation, nodes: &NodeIds) {
 
 #[tokio::test]
 async fn down_after_a_run_leaves_no_process_mount_or_network_namespace() {
+    let _turn = one_own_federation_at_a_time().await;
     let (fed, nodes) = busy_federation("down", std::process::id()).await;
     fed.down();
     assert_nothing_left(&fed, &nodes);
@@ -543,6 +552,7 @@ impl Drop for Owner {
 
 #[tokio::test]
 async fn a_crashed_owner_leaves_no_process_mount_or_network_namespace() {
+    let _turn = one_own_federation_at_a_time().await;
     let mut owner = Owner(Command::new("sleep").arg("600").spawn().expect("run sleep"));
     let (fed, nodes) = busy_federation("crash", owner.0.id()).await;
     // SIGKILL, as a crashing test binary gets; the watchdog notices and runs `down`.
