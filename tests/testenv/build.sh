@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds upstream kube-apiserver, kube-controller-manager and etcd from the Go wrapper module in
-# this directory into a cache outside the repo, and prints the directory holding them.
+# this directory into a cache outside the repo, and prints the directory holding them. Unless
+# --no-nodes, also the nodes' kubelet, kube-scheduler and kubectl (node/build.sh, same directory).
 #
-#   tests/testenv/build.sh            build if needed; last line of stdout is the bin directory
-#   tests/testenv/build.sh --print    print the bin directory only (no build, fails if absent)
+#   tests/testenv/build.sh [--no-nodes]           build if needed; last line of stdout is the bin directory
+#   tests/testenv/build.sh [--no-nodes] --print   print the bin directory only (no build, fails if absent)
 #
 # The cache key is the hash of go.mod + go.sum + `go version`: when the stamp file in the cache
 # matches, nothing is built. KUBEFEDCTL_TESTENV_CACHE overrides the cache root
@@ -12,6 +13,15 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 say() { printf 'testenv: %s\n' "$*" >&2; }
+
+nodes=1 print=0
+for arg in "$@"; do
+  case $arg in
+    --no-nodes) nodes=0 ;;
+    --print) print=1 ;;
+    *) say "error: unknown argument \`$arg\` (expected --no-nodes, --print)"; exit 2 ;;
+  esac
+done
 
 if ! command -v go >/dev/null 2>&1; then
   say "error: Go is not installed or not on PATH."
@@ -28,11 +38,18 @@ cache_root=${KUBEFEDCTL_TESTENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubefedct
 out="$cache_root/$k8s_version"
 stamp="$out/.stamp"
 
-if [[ "${1:-}" == "--print" ]]; then
+if (( print )); then
   [[ -f "$stamp" && "$(cat "$stamp")" == "$key" ]] || { say "error: test binaries for $k8s_version are not built; run tests/testenv/build.sh"; exit 1; }
+  (( nodes == 0 )) || "$here/node/build.sh" --print > /dev/null
   echo "$out"
   exit 0
 fi
+
+# The nodes' binaries, after the API servers' (whose build warms the Go build cache for them).
+finish() {
+  (( nodes == 0 )) || "$here/node/build.sh" > /dev/null
+  echo "$out"
+}
 
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$key" ]]; then
   for b in kube-apiserver kube-controller-manager etcd; do
@@ -41,7 +58,7 @@ if [[ -f "$stamp" && "$(cat "$stamp")" == "$key" ]]; then
 fi
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$key" ]]; then
   say "cached: kube-apiserver, kube-controller-manager $k8s_version and etcd $etcd_version in $out (key $key, $go_version)"
-  echo "$out"
+  finish
   exit 0
 fi
 
@@ -65,4 +82,4 @@ go build -trimpath -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3
 "$out/etcd" --version | head -n1 >&2
 echo "$key" > "$stamp"
 say "built in $(( $(date +%s) - start )) s"
-echo "$out"
+finish
