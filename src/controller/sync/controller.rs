@@ -688,6 +688,22 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
     let shown = display_key(namespace.as_deref(), &name);
     let federated = serde_json::to_value(object).context("federated object to JSON")?;
 
+    // Before these caches have their first list, a missing entry means "not listed yet": a
+    // missing FederatedNamespace is not "selects nothing" (that would delete every member copy
+    // of the namespace's objects on a restart), a missing host namespace is not "the host is not
+    // a member" (that would delete the host's own namespace).
+    if ctx
+        .federated_namespaces
+        .as_ref()
+        .is_some_and(|store| !is_ready(store))
+        || ctx
+            .host_namespaces
+            .as_ref()
+            .is_some_and(|store| !is_ready(store))
+    {
+        return Ok(Action::requeue(Duration::from_millis(250)));
+    }
+
     if ctx.ty.is_namespace() {
         // A FederatedNamespace `<ns>/<ns>` federates the namespace it lives in.
         if namespace.as_deref() != Some(name.as_str()) {
