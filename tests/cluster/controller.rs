@@ -2005,3 +2005,171 @@ async fn go_and_rust_controllers_reach_the_same_state() {
         go.len()
     );
 }
+
+/// A restart whose FederatedNamespace cache cannot list yet (here: the controller's identity may
+/// not list FederatedNamespaces) must not read "no FederatedNamespace" as "selects nothing" and
+/// delete the member copies; once it can list, it goes on as usual. Before the fix our
+/// controller deleted them (the swap test saw it when the list came 54 ms late).
+#[tokio::test]
+async fn a_restart_before_the_federated_namespace_cache_lists_deletes_nothing() {
+    use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+    let _members = exclusive_members().await;
+    let scratch = ScratchHost::start(&unique("kf-nslisthost"));
+    let kf = unique("kf-nslist");
+    scratch.ok(&kf, &["init", "--scope", "Cluster"]);
+    let mut ours = Controller::start_rust(&scratch.kubeconfig, &kf, &[]);
+    for name in ["member1", "member2"] {
+        scratch.ok(&kf, &["join", name, "--cluster-context", name]);
+    }
+    scratch.ok(&kf, &["enable", "configmaps", "namespaces"]);
+    let host = client_from(&scratch.kubeconfig, &scratch.name).await;
+    let members = [client("member1").await, client("member2").await];
+    all_ready(&host, &kf, 2).await;
+    let app = unique("kf-nslistapp");
+    create_namespace(&host, &app).await;
+    create::<ConfigMap>(
+        &host,
+        &app,
+        json!({"metadata": {"name": "settings"}, "data": {"k": "v"}}),
+    )
+    .await;
+    scratch.ok(&kf, &["federate", "namespaces", &app, "--contents"]);
+    eventually(
+        Duration::from_secs(30),
+        "the ConfigMap on both members",
+        || {
+            let members = members.clone();
+            let app = app.clone();
+            async move {
+                for m in &members {
+                    if !get_json::<ConfigMap>(m, Some(&app), "settings").await["data"].is_object() {
+                        return false;
+                    }
+                }
+                true
+            }
+        },
+    )
+    .await;
+    let before = [
+        rv::<ConfigMap>(&members[0], Some(&app), "settings").await,
+        rv::<ConfigMap>(&members[1], Some(&app), "settings").await,
+    ];
+    let (status, _) = ours.terminate(Duration::from_secs(10));
+    assert!(status.is_some(), "our controller did not stop");
+
+    // The same controller as `limited-user` (a token every test cluster knows), allowed
+    // everything it uses but FederatedNamespaces.
+    let role = |with_fedns: bool| {
+        let mut typed = vec!["federatedconfigmaps", "federatedconfigmaps/status"];
+        if with_fedns {
+            typed.extend(["federatednamespaces", "federatednamespaces/status"]);
+        }
+        json!({
+            "metadata": {"name": kf},
+            "rules": [
+                {"apiGroups": ["", "apps", "coordination.k8s.io", "core.kubefed.io", "events.k8s.io",
+                               "apiextensions.k8s.io"],
+                 "resources": ["*"], "verbs": ["*"]},
+                {"apiGroups": ["types.kubefed.io"], "resources": typed, "verbs": ["*"]},
+            ]
+        })
+    };
+    let roles: Api<ClusterRole> = Api::all(host.clone());
+    roles
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(role(false)).unwrap(),
+        )
+        .await
+        .unwrap();
+    let bindings: Api<ClusterRoleBinding> = Api::all(host.clone());
+    bindings
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+                "metadata": {"name": kf},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": kf},
+                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "limited-user"}]
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let token = std::fs::read_to_string(
+        crate::federation::federation()
+            .dir
+            .join("pki/limited.token"),
+    )
+    .unwrap();
+    let mut limited: Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(&scratch.kubeconfig).unwrap()).unwrap();
+    for user in limited["users"].as_array_mut().unwrap() {
+        user["user"] = json!({"token": token.trim()});
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let limited_path = dir.path().join("kubeconfig");
+    std::fs::write(&limited_path, serde_json::to_string(&limited).unwrap()).unwrap();
+
+    let mut ours = Controller::start_rust(&limited_path, &kf, &[]);
+    eventually(
+        Duration::from_secs(40),
+        "our controller running the ConfigMap sync",
+        || {
+            let log = ours.log();
+            async move { log.contains("Starting sync controller for FederatedConfigMap") }
+        },
+    )
+    .await;
+    // Time for the reconciles of every object (they take milliseconds when they can run).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = [
+        rv::<ConfigMap>(&members[0], Some(&app), "settings").await,
+        rv::<ConfigMap>(&members[1], Some(&app), "settings").await,
+    ];
+    assert_eq!(
+        before,
+        after,
+        "member copies were deleted or rewritten while FederatedNamespaces could not be listed:\n{}",
+        ours.log_tail()
+    );
+
+    // Allowed to list them, it goes on: a change reaches the members.
+    roles
+        .replace(kf.as_str(), &PostParams::default(), &{
+            let mut r: ClusterRole = serde_json::from_value(role(true)).unwrap();
+            r.metadata.resource_version = roles.get(&kf).await.unwrap().metadata.resource_version;
+            r
+        })
+        .await
+        .unwrap();
+    fed_api(&host, &app, "FederatedConfigMap")
+        .patch(
+            "settings",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"template": {"data": {"k": "v2"}}}})),
+        )
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(60),
+        "the change on both members",
+        || {
+            let members = members.clone();
+            let app = app.clone();
+            async move {
+                for m in &members {
+                    if get_json::<ConfigMap>(m, Some(&app), "settings").await["data"]["k"] != "v2" {
+                        return false;
+                    }
+                }
+                true
+            }
+        },
+    )
+    .await;
+    let (status, _) = ours.terminate(Duration::from_secs(10));
+    assert!(status.is_some(), "our controller did not stop");
+    roles.delete(&kf, &DeleteParams::default()).await.ok();
+    bindings.delete(&kf, &DeleteParams::default()).await.ok();
+}
