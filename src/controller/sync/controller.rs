@@ -19,7 +19,6 @@ use anyhow::{Context, Result, anyhow};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, ObjectReference};
 use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
-use kube::discovery::ApiResource;
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::events::EventType;
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -36,7 +35,8 @@ use crate::controller::config::Settings;
 use crate::controller::metrics::{Metrics, ReconcileResult};
 use crate::controller::sync::events::{EventQueue, EventRecorder};
 use crate::controller::sync::resource::{
-    self, MANAGED_LABEL, SYNC_FINALIZER, TypeSpec, managed_false, managed_true, object_for_cluster,
+    self, MANAGED_LABEL, SYNC_FINALIZER, TypeSpec, display_key, dynamic_api, managed_false,
+    managed_true, object_for_cluster, object_key,
 };
 use crate::controller::sync::status::{
     self, AggregateReason, ClusterStatus, Observed, PropagationStatus,
@@ -293,18 +293,6 @@ pub async fn run(
     Ok(())
 }
 
-fn dynamic_api(
-    client: &Client,
-    ar: &ApiResource,
-    namespaced: bool,
-    namespace: Option<&str>,
-) -> Api<DynamicObject> {
-    match (namespaced, namespace) {
-        (true, Some(ns)) => Api::namespaced_with(client.clone(), ns, ar),
-        _ => Api::all_with(client.clone(), ar),
-    }
-}
-
 impl Ctx {
     /// Bring the member caches in line with the registry.
     fn refresh_members(
@@ -420,9 +408,10 @@ impl Ctx {
         if object.metadata.deletion_timestamp.is_some() {
             return false;
         }
+        // The member's own copy: its namespace is the key's as it is.
         let key = (
             cluster.to_string(),
-            member_key(object.metadata.namespace.as_deref(), name),
+            object_key(object.metadata.namespace.as_deref(), name),
         );
         let Ok(mut echoes) = self.echoes.lock() else {
             return false;
@@ -564,16 +553,10 @@ where
         .is_some_and(|r| r.is_ok())
 }
 
-/// The key of a member copy in [`Ctx::echoes`].
-fn member_key(namespace: Option<&str>, name: &str) -> String {
-    format!("{}/{name}", namespace.unwrap_or_default())
-}
-
-fn display_key(namespace: Option<&str>, name: &str) -> String {
-    match namespace {
-        Some(ns) if !ns.is_empty() => format!("{ns}/{name}"),
-        _ => name.to_string(),
-    }
+/// The key in [`Ctx::echoes`] of the member copy of federated object `namespace/name`: a
+/// FederatedNamespace's copy is the cluster-scoped Namespace.
+fn echo_key(ty: &TypeSpec, namespace: Option<&str>, name: &str) -> String {
+    object_key(namespace.filter(|_| !ty.is_namespace()), name)
 }
 
 fn error_policy(object: Arc<DynamicObject>, error: &ReconcileError, ctx: Arc<Ctx>) -> Action {
@@ -920,10 +903,7 @@ async fn reconcile_inner(object: &DynamicObject, ctx: &Arc<Ctx>) -> Result<Actio
                 ctx.metrics.observe_dispatch(action, start.elapsed());
             }
             if let (Some(rv), Ok(mut echoes)) = (&outcome.written_rv, ctx.echoes.lock()) {
-                let namespace = federated["metadata"]["namespace"]
-                    .as_str()
-                    .filter(|_| !ctx.ty.is_namespace());
-                let key = member_key(namespace, &name);
+                let key = echo_key(&ctx.ty, federated["metadata"]["namespace"].as_str(), &name);
                 echoes.insert((cluster.clone(), key), rv.clone());
             }
             (cluster, outcome)
@@ -1400,11 +1380,8 @@ fn write_status(
     let Ok(mut statuses) = ctx.statuses.lock() else {
         return;
     };
+    // (An entry goes when the store's watch brings the status it holds: see `run`.)
     let stored = federated.get("status");
-    if stored.is_some() && statuses.get(&uid) == stored {
-        // The store caught up with our last write: it is the previous status from now on.
-        statuses.remove(&uid);
-    }
     let previous = statuses.get(&uid).or(stored).unwrap_or(&Value::Null);
     let Some(Value::Object(status)) = status::desired_status(previous, &observed, &now) else {
         return;
@@ -1441,10 +1418,7 @@ async fn ensure_deletion(
         f.remove(uid);
     }
     if let Ok(mut echoes) = ctx.echoes.lock() {
-        let key = member_key(
-            namespace.as_deref().filter(|_| !ctx.ty.is_namespace()),
-            &name,
-        );
+        let key = echo_key(&ctx.ty, namespace.as_deref(), &name);
         echoes.retain(|(_, k), _| *k != key);
     }
     let finalizers = object.metadata.finalizers.clone().unwrap_or_default();

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Result, bail};
+use kube::api::DynamicObject;
 use kube::discovery::ApiResource;
+use kube::{Api, Client};
 use serde_json::{Value, json};
 
 use crate::api::{FederatedTypeConfig, Scope};
@@ -277,6 +279,32 @@ pub fn delete_options(federated: &Value) -> Result<kube::api::DeleteParams, Stri
 
 /// The version recorded for each cluster, by name.
 pub type ClusterVersions = BTreeMap<String, String>;
+
+/// An object's key in the controller's maps: `namespace/name`, `/name` when cluster-scoped.
+pub fn object_key(namespace: Option<&str>, name: &str) -> String {
+    format!("{}/{name}", namespace.unwrap_or_default())
+}
+
+/// An object as people read it: `namespace/name`, or `name` when cluster-scoped.
+pub fn display_key(namespace: Option<&str>, name: &str) -> String {
+    match namespace {
+        Some(ns) if !ns.is_empty() => format!("{ns}/{name}"),
+        _ => name.to_string(),
+    }
+}
+
+/// The API of `ar`, in `namespace` when the resource is namespaced.
+pub fn dynamic_api(
+    client: &Client,
+    ar: &ApiResource,
+    namespaced: bool,
+    namespace: Option<&str>,
+) -> Api<DynamicObject> {
+    match (namespaced, namespace) {
+        (true, Some(ns)) => Api::namespaced_with(client.clone(), ns, ar),
+        _ => Api::all_with(client.clone(), ar),
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::api::{
     ClusterObjectVersion, ClusterPropagatedVersion, PropagatedVersion, PropagatedVersionStatus,
 };
-use crate::controller::sync::resource::{ClusterVersions, TypeSpec};
+use crate::controller::sync::resource::{ClusterVersions, TypeSpec, object_key};
 use crate::controller::sync::writer::Target;
 
 /// The versions of one type's federated objects, keyed by `namespace/name` of the federated
@@ -81,10 +81,6 @@ impl VersionCache {
         })
     }
 
-    fn key(namespace: Option<&str>, name: &str) -> String {
-        format!("{}/{name}", namespace.unwrap_or_default())
-    }
-
     /// The recorded cluster versions if both hashes are unchanged, else none (so every selected
     /// cluster is compared again, as upstream).
     pub fn get(
@@ -95,7 +91,7 @@ impl VersionCache {
         overrides_version: &str,
     ) -> ClusterVersions {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        match entries.get(&Self::key(namespace, name)) {
+        match entries.get(&object_key(namespace, name)) {
             Some(s)
                 if s.template_version == template_version
                     && s.overrides_version == overrides_version =>
@@ -112,12 +108,12 @@ impl VersionCache {
     /// Forget a deleted federated object (its version object goes by garbage collection).
     pub fn forget(&self, namespace: Option<&str>, name: &str) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.remove(&Self::key(namespace, name));
+        entries.remove(&object_key(namespace, name));
         drop(entries);
         self.on_server
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(&Self::key(namespace, name));
+            .remove(&object_key(namespace, name));
     }
 
     /// Record this pass (Go: `VersionManager.Update`): old versions if the hashes are
@@ -150,7 +146,7 @@ impl VersionCache {
                 .collect(),
         };
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let key = Self::key(namespace, name);
+        let key = object_key(namespace, name);
         if entries.get(&key) == Some(&status) {
             return None;
         }
@@ -162,7 +158,7 @@ impl VersionCache {
     /// create first.
     pub async fn write(&self, target: &Target, status: &PropagatedVersionStatus) -> Result<()> {
         let name = format!("{}{}", self.ty.version_prefix(), target.name);
-        let key = Self::key(target.namespace.as_deref(), &target.name);
+        let key = object_key(target.namespace.as_deref(), &target.name);
         let existed = self
             .on_server
             .lock()

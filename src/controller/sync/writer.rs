@@ -17,14 +17,14 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use kube::Client;
 use kube::api::{Patch, PatchParams};
-use kube::{Api, Client};
 use serde_json::{Map, Value, json};
 use tokio::sync::Notify;
 use tracing::{debug, warn};
 
 use crate::api::PropagatedVersionStatus;
-use crate::controller::sync::resource::TypeSpec;
+use crate::controller::sync::resource::{TypeSpec, display_key, dynamic_api, object_key};
 use crate::controller::sync::version::VersionCache;
 
 /// The federated object a write is for.
@@ -37,11 +37,7 @@ pub struct Target {
 
 impl Target {
     fn key(&self) -> String {
-        format!(
-            "{}/{}",
-            self.namespace.as_deref().unwrap_or_default(),
-            self.name
-        )
+        object_key(self.namespace.as_deref(), &self.name)
     }
 }
 
@@ -172,7 +168,7 @@ impl HostWriter {
 
     /// Drop what is queued for a federated object (it is being deleted).
     pub fn forget(&self, namespace: Option<&str>, name: &str) {
-        let key = format!("{}/{name}", namespace.unwrap_or_default());
+        let key = object_key(namespace, name);
         let mut state = self.state();
         state.pending.remove(&key);
         state.queue.retain(|k| *k != key);
@@ -299,13 +295,12 @@ impl HostWriter {
     /// Merge-patch the federated object's status; gone counts as done.
     async fn write_status(&self, target: &Target, patch: &Map<String, Value>) -> bool {
         let ty = &self.shared.ty;
-        let api: Api<kube::api::DynamicObject> =
-            match (ty.federated_namespaced, target.namespace.as_deref()) {
-                (true, Some(ns)) => {
-                    Api::namespaced_with(self.shared.host.clone(), ns, &ty.federated)
-                }
-                _ => Api::all_with(self.shared.host.clone(), &ty.federated),
-            };
+        let api = dynamic_api(
+            &self.shared.host,
+            &ty.federated,
+            ty.federated_namespaced,
+            target.namespace.as_deref(),
+        );
         let body = json!({ "status": patch });
         match api
             .patch_status(&target.name, &PatchParams::default(), &Patch::Merge(&body))
@@ -318,7 +313,7 @@ impl HostWriter {
                     r#type = %ty.name,
                     "failed to update the status of {} `{}`: {e}",
                     ty.federated.kind,
-                    target.key().trim_start_matches('/')
+                    display_key(target.namespace.as_deref(), &target.name)
                 );
                 false
             }
